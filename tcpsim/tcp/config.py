@@ -1,0 +1,261 @@
+"""Per-host TCP knobs: one frozen config built from a named profile plus
+overrides under the real knob names (Linux sysctls, Windows registry values).
+
+Every knob is declared once in ``KNOBS`` with its field, its real names, a
+one-line meaning and the source of each profile's default; ``docs/profiles.md``
+is generated from the same table, so documentation and code cannot drift.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class TcpConfig:
+    profile: str = "linux"
+    # Retransmission timer (RFC 6298; Linux include/net/tcp.h).
+    rto_initial: float = 1.0
+    rto_min: float = 0.2
+    rto_max: float = 120.0
+    # Linux adds the minimum to the variance term (rto = srtt + max(4*rttvar, rto_min)),
+    # RFC 6298 clamps the total (rto = max(srtt + 4*rttvar, rto_min)).
+    rto_min_on_variance: bool = True
+    clock_granularity: float = 0.001
+    # Connection establishment.
+    syn_retries: int = 6
+    syn_linear_timeouts: int = 4
+    synack_retries: int = 5
+    # Data retransmission give-up: "linux" models the time tcp_retries2 back-offs
+    # take from rto_min (tcp_model_timeout); "count" counts retransmissions.
+    retries_mode: str = "linux"
+    retries1: int = 3
+    retries2: int = 15
+    orphan_retries: int = 0
+    # Closing.
+    time_wait: float = 60.0
+    fin_timeout: float = 60.0
+    # Keepalive (seconds, seconds, count).
+    keepalive_time: float = 7200.0
+    keepalive_intvl: float = 75.0
+    keepalive_probes: int = 9
+    # Listen queues.
+    max_syn_backlog: int = 4096
+    somaxconn: int = 4096
+    syncookies: int = 1
+    abort_on_overflow: bool = False
+    max_half_open: int = 0           # Windows TcpMaxHalfOpen (0 = no such limit)
+    max_half_open_retried: int = 0   # Windows TcpMaxHalfOpenRetried
+    syn_attack_protect: int = 0      # Windows SynAttackProtect
+    # Ports and TIME_WAIT.
+    tw_reuse: int = 2
+    max_tw_buckets: int = 262144
+    local_port_range: tuple[int, int] = (32768, 60999)
+    # Options and windows.
+    mss: int = 1460
+    window_scaling: bool = True
+    wscale: int = 7
+    timestamps: bool = True
+    sack: bool = True
+    rmem: tuple[int, int, int] = (4096, 131072, 6291456)
+    wmem: tuple[int, int, int] = (4096, 16384, 4194304)
+    syn_window: int = 64240
+    init_cwnd: int = 10
+    congestion_control: str = "cubic"
+    # Delayed ACK: Linux's ATO runs from 40 ms (TCP_ATO_MIN) to 200 ms (TCP_DELACK_MAX).
+    delack_min: float = 0.04
+    delack_max: float = 0.2
+    # ISN: "random" draws from the host's seeded stream; "rfc6528" is clock plus keyed hash.
+    isn: str = "rfc6528"
+    # RFC 5961 challenge ACKs per second (Linux tcp_challenge_ack_limit); 0 = unlimited.
+    challenge_ack_limit: int = 0
+    ip_default_ttl: int = 64
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def replace(self, **changes: Any) -> TcpConfig:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def orphan_retry_count(self) -> int:
+        """tcp_orphan_retries, where 0 means 8 (Linux tcp_orphan_retries())."""
+        return self.orphan_retries or 8
+
+
+@dataclass(frozen=True)
+class Knob:
+    field: str
+    names: tuple[str, ...]
+    meaning: str
+    source: str
+
+
+# The real names a scenario may use, mapped to config fields.
+KNOBS: tuple[Knob, ...] = (
+    Knob("syn_retries", ("net.ipv4.tcp_syn_retries", "TcpMaxConnectRetransmissions"),
+         "SYN retransmissions before connect() fails with ETIMEDOUT", "ip-sysctl.rst; Windows TCP/IP registry reference"),
+    Knob("syn_linear_timeouts", ("net.ipv4.tcp_syn_linear_timeouts",),
+         "SYN retransmissions with a linear (un-backed-off) RTO before exponential backoff", "ip-sysctl.rst (Linux 6.5+)"),
+    Knob("synack_retries", ("net.ipv4.tcp_synack_retries", "TcpMaxConnectResponseRetransmissions"),
+         "SYN-ACK retransmissions before a half-open request is dropped", "ip-sysctl.rst; Windows registry"),
+    Knob("retries1", ("net.ipv4.tcp_retries1",), "retransmissions before reporting a soft error (route check)", "ip-sysctl.rst"),
+    Knob("retries2", ("net.ipv4.tcp_retries2", "TcpMaxDataRetransmissions"),
+         "data retransmissions (modelled as time on Linux) before ETIMEDOUT", "ip-sysctl.rst; Windows registry"),
+    Knob("orphan_retries", ("net.ipv4.tcp_orphan_retries",), "retries for orphaned sockets; 0 means 8", "ip-sysctl.rst"),
+    Knob("time_wait", ("TcpTimedWaitDelay",), "TIME_WAIT length in seconds (Linux: fixed TCP_TIMEWAIT_LEN)", "include/net/tcp.h; Windows registry"),
+    Knob("fin_timeout", ("net.ipv4.tcp_fin_timeout",), "FIN_WAIT_2 lifetime of an orphaned socket, seconds", "ip-sysctl.rst"),
+    Knob("keepalive_time", ("net.ipv4.tcp_keepalive_time", "KeepAliveTime"), "idle seconds before the first keepalive probe", "ip-sysctl.rst; Windows registry (ms there, seconds here)"),
+    Knob("keepalive_intvl", ("net.ipv4.tcp_keepalive_intvl", "KeepAliveInterval"), "seconds between unanswered probes", "ip-sysctl.rst; Windows registry (ms there, seconds here)"),
+    Knob("keepalive_probes", ("net.ipv4.tcp_keepalive_probes", "TcpMaxKeepAliveProbes"), "unanswered probes before the connection is dropped", "ip-sysctl.rst"),
+    Knob("max_syn_backlog", ("net.ipv4.tcp_max_syn_backlog",), "cap on half-open requests per listener", "ip-sysctl.rst"),
+    Knob("somaxconn", ("net.core.somaxconn",), "cap on listen() backlog", "Documentation/networking; 4096 since Linux 5.4"),
+    Knob("syncookies", ("net.ipv4.tcp_syncookies",), "0 off, 1 when the SYN queue overflows, 2 always", "ip-sysctl.rst"),
+    Knob("abort_on_overflow", ("net.ipv4.tcp_abort_on_overflow",), "RST instead of dropping the ACK when the accept queue is full", "ip-sysctl.rst"),
+    Knob("max_half_open", ("TcpMaxHalfOpen",), "half-open connections before SYN attack protection engages", "Windows registry"),
+    Knob("max_half_open_retried", ("TcpMaxHalfOpenRetried",), "half-open connections with at least one SYN-ACK retransmission before protection engages", "Windows registry"),
+    Knob("syn_attack_protect", ("SynAttackProtect",), "0 off, 1/2 shorten half-open retransmissions under attack", "Windows registry"),
+    Knob("tw_reuse", ("net.ipv4.tcp_tw_reuse",), "0 off, 1 reuse TIME_WAIT ports for connect() when timestamps allow, 2 loopback only", "ip-sysctl.rst"),
+    Knob("max_tw_buckets", ("net.ipv4.tcp_max_tw_buckets",), "TIME_WAIT sockets held at once; extras are destroyed", "ip-sysctl.rst"),
+    Knob("local_port_range", ("net.ipv4.ip_local_port_range",), "ephemeral ports for connect(), 'low high'", "ip-sysctl.rst"),
+    Knob("window_scaling", ("net.ipv4.tcp_window_scaling", "Tcp1323Opts"), "offer RFC 7323 window scaling", "ip-sysctl.rst"),
+    Knob("timestamps", ("net.ipv4.tcp_timestamps",), "offer RFC 7323 timestamps", "ip-sysctl.rst"),
+    Knob("sack", ("net.ipv4.tcp_sack", "SackOpts"), "offer SACK (RFC 2018)", "ip-sysctl.rst; Windows registry"),
+    Knob("rmem", ("net.ipv4.tcp_rmem",), "receive buffer min default max, bytes", "ip-sysctl.rst"),
+    Knob("wmem", ("net.ipv4.tcp_wmem",), "send buffer min default max, bytes", "ip-sysctl.rst"),
+    Knob("init_cwnd", ("initcwnd",), "initial congestion window in segments (ip route ... initcwnd)", "include/net/tcp.h TCP_INIT_CWND"),
+    Knob("congestion_control", ("net.ipv4.tcp_congestion_control",), "congestion control algorithm", "ip-sysctl.rst"),
+    Knob("rto_initial", ("rto_initial", "TcpInitialRTT"), "initial RTO, seconds", "RFC 6298 §2.1; Windows registry"),
+    Knob("rto_min", ("rto_min",), "lower bound on the RTO, seconds (Linux TCP_RTO_MIN)", "include/net/tcp.h"),
+    Knob("rto_max", ("rto_max",), "upper bound on the RTO, seconds (Linux TCP_RTO_MAX)", "include/net/tcp.h"),
+    Knob("ip_default_ttl", ("net.ipv4.ip_default_ttl", "DefaultTTL"), "TTL of packets the host originates", "ip-sysctl.rst"),
+    Knob("isn", ("isn",), "ISN generator: rfc6528 (clock + keyed hash) or random (seeded stream)", "RFC 6528"),
+    Knob("mss", ("mss",), "MSS this host announces (interface MTU - 40)", "RFC 9293 §3.7.1"),
+    Knob("delack_min", ("delack_min", "TcpDelAckTicks"), "delayed ACK timeout, seconds", "include/net/tcp.h TCP_ATO_MIN; Windows registry"),
+    Knob("msl", ("msl",), "maximum segment lifetime; sets TIME_WAIT to 2*MSL", "RFC 9293 §3.4.2"),
+)
+
+_BY_NAME: dict[str, Knob] = {}
+for _k in KNOBS:
+    for _n in _k.names:
+        _BY_NAME[_n] = _k
+        if _n.startswith("net.ipv4."):
+            _BY_NAME[_n[len("net.ipv4."):]] = _k  # the short sysctl spelling
+        if _n.startswith("net.core."):
+            _BY_NAME[_n[len("net.core."):]] = _k
+
+
+PROFILES: dict[str, TcpConfig] = {
+    # A current Linux kernel (6.x defaults).
+    "linux": TcpConfig(),
+    # Kernels before tcp_syn_linear_timeouts: SYNs at 0,1,3,7,15,31,63 s, ETIMEDOUT at 127 s.
+    "linux-classic": TcpConfig(profile="linux-classic", syn_linear_timeouts=0, somaxconn=128, max_syn_backlog=128, tw_reuse=0),
+    # Windows XP / Server 2003 TCP/IP registry defaults.
+    "windows-xp": TcpConfig(
+        profile="windows-xp", rto_initial=3.0, rto_min=0.5, rto_max=240.0, rto_min_on_variance=False,
+        clock_granularity=0.1,
+        syn_retries=2, syn_linear_timeouts=0, synack_retries=2, retries_mode="count", retries2=5,
+        time_wait=240.0, fin_timeout=240.0,
+        keepalive_time=7200.0, keepalive_intvl=1.0, keepalive_probes=5,
+        max_syn_backlog=4096, somaxconn=200, syncookies=0,
+        max_half_open=100, max_half_open_retried=80, syn_attack_protect=0,
+        tw_reuse=0, local_port_range=(1025, 5000),
+        window_scaling=False, wscale=0, timestamps=False, sack=True,
+        rmem=(4096, 17520, 17520), wmem=(4096, 8192, 8192), syn_window=17520, init_cwnd=2,
+        congestion_control="reno", delack_min=0.2, delack_max=0.2, isn="random", ip_default_ttl=128,
+    ),
+    # The letter of RFC 9293: RTO 1 s initial and minimum (RFC 6298), MSL 2 min.
+    "rfc9293": TcpConfig(
+        profile="rfc9293", rto_initial=1.0, rto_min=1.0, rto_max=60.0, rto_min_on_variance=False,
+        syn_retries=5, syn_linear_timeouts=0, synack_retries=5, retries_mode="count", retries2=8,
+        time_wait=240.0, fin_timeout=240.0,
+        keepalive_time=7200.0, keepalive_intvl=75.0, keepalive_probes=9,
+        syncookies=0, tw_reuse=0,
+        window_scaling=False, wscale=0, timestamps=False, sack=False,
+        rmem=(4096, 65535, 65535), wmem=(4096, 65535, 65535), syn_window=65535, init_cwnd=4,
+        congestion_control="reno", delack_min=0.2, delack_max=0.2, isn="rfc6528",
+    ),
+    # Short timers so that a classroom demonstration finishes in seconds.
+    "classroom": TcpConfig(
+        profile="classroom", rto_initial=0.5, rto_min=0.1, rto_max=4.0,
+        syn_retries=3, syn_linear_timeouts=0, synack_retries=3, retries_mode="count", retries2=5,
+        time_wait=2.0, fin_timeout=4.0,
+        keepalive_time=5.0, keepalive_intvl=1.0, keepalive_probes=3,
+        isn="random",
+    ),
+}
+
+
+class KnobError(ValueError):
+    """An unknown knob or a value of the wrong kind; the message says which and what was expected."""
+
+
+def knob_names() -> list[str]:
+    return sorted(_BY_NAME)
+
+
+def _coerce(knob: Knob, current: Any, value: Any) -> Any:
+    name = knob.names[0]
+    if isinstance(current, bool):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        raise KnobError(f"{name}: expected 0/1 or true/false, got {value!r}")
+    if isinstance(current, tuple):
+        parts = value.split() if isinstance(value, str) else list(value) if isinstance(value, list | tuple) else None
+        if parts is None or len(parts) != len(current):
+            raise KnobError(f"{name}: expected {len(current)} integers, got {value!r}")
+        try:
+            out = tuple(int(p) for p in parts)
+        except (TypeError, ValueError):
+            raise KnobError(f"{name}: expected {len(current)} integers, got {value!r}") from None
+        if knob.field == "local_port_range" and not (0 < out[0] <= out[1] <= 65535):
+            raise KnobError(f"{name}: expected 'low high' with 0 < low <= high <= 65535, got {value!r}")
+        return out
+    if isinstance(current, str):
+        if not isinstance(value, str):
+            raise KnobError(f"{name}: expected a name, got {value!r}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise KnobError(f"{name}: expected a number, got {value!r}")
+    if value < 0:
+        raise KnobError(f"{name}: expected a value >= 0, got {value!r}")
+    if isinstance(current, int):
+        if value != int(value):
+            raise KnobError(f"{name}: expected an integer, got {value!r}")
+        return int(value)
+    return float(value)
+
+
+# Windows expresses these in milliseconds in the registry.
+_MILLISECOND_NAMES = frozenset({"KeepAliveTime", "KeepAliveInterval", "TcpInitialRTT"})
+
+
+def make_config(profile: str = "linux", overrides: dict[str, Any] | None = None) -> TcpConfig:
+    """The config of ``profile`` with ``overrides`` applied (keys are real knob names)."""
+    try:
+        cfg = PROFILES[profile]
+    except KeyError:
+        raise KnobError(f"unknown profile {profile!r} (expected one of: {', '.join(PROFILES)})") from None
+    if not overrides:
+        return cfg
+    changes: dict[str, Any] = {}
+    for name, value in overrides.items():
+        knob = _BY_NAME.get(name)
+        if knob is None:
+            if name in ("net.ipv4.ip_default_ttl", "ip_default_ttl"):
+                continue
+            raise KnobError(f"unknown knob {name!r}")
+        if knob.field == "msl":
+            v = _coerce(Knob("time_wait", (name,), "", ""), 0.0, value)
+            changes["time_wait"] = 2 * v
+            continue
+        if name == "TcpDelAckTicks":
+            changes["delack_min"] = changes["delack_max"] = 0.1 * _coerce(knob, 0, value)
+            continue
+        v = _coerce(knob, getattr(cfg, knob.field), value)
+        if name in _MILLISECOND_NAMES:
+            v = v / 1000.0
+        changes[knob.field] = v
+    return cfg.replace(**changes)

@@ -1,0 +1,1195 @@
+"""One TCP connection (one TCB), sans-IO, following RFC 9293 §3.10.
+
+Inputs are the RFC's events (OPEN, SEND, RECEIVE, CLOSE, ABORT, SEGMENT
+ARRIVES, timeouts), each a method taking ``now``; each returns an
+:class:`Output` holding the segments to send, the events for the
+application, the state transitions made (each with its cause) and the timers
+that expired. Timers are deadlines kept in ``self.timers``; the adapter asks
+:meth:`Connection.next_deadline` and calls :meth:`Connection.on_timer` at or
+after it. A late or stale call is harmless: each timer re-checks its deadline.
+
+Where Linux and the RFC differ, the config decides (``TcpConfig``), and the
+comment at the branch says which behaviour is which.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from tcpsim.tcp import seq as sq
+from tcpsim.tcp.config import TcpConfig
+from tcpsim.tcp.state import SYNCHRONIZED, TRANSITIONS, State, TransitionError
+from tcpsim.wire.segment import ACK, FIN, PSH, RST, SYN, Segment
+
+S = State
+
+
+class TimerKind(Enum):
+    RETRANSMIT = "rto"
+    PERSIST = "persist"
+    DELACK = "delack"
+    KEEPALIVE = "keepalive"
+    TIME_WAIT = "2msl"
+    FIN_WAIT_2 = "fin_wait_2"
+
+
+class Event(Enum):
+    """What the application learns from a call's output."""
+
+    CONNECTED = "connected"      # handshake complete (ESTABLISHED reached)
+    READABLE = "readable"        # new in-order data in the receive buffer
+    EOF = "eof"                  # the peer's FIN arrived: recv() returns 0 once the buffer is empty
+    WRITABLE = "writable"        # send-buffer space was freed
+    ERROR = "error"              # a hard error (detail: errno name); the TCB is gone
+    CLOSED = "closed"            # the TCB was deleted (after an error, or a clean end)
+    SOFT_ERROR = "soft_error"    # an ICMP error noted, reported only if the connection times out
+
+
+class Output:
+    """The result of one call into the core."""
+
+    __slots__ = ("segments", "events", "transitions", "fired")
+
+    def __init__(self) -> None:
+        self.segments: list[Segment] = []
+        self.events: list[tuple[Event, str]] = []
+        self.transitions: list[tuple[State, State, str, str]] = []
+        self.fired: list[TimerKind] = []
+
+    def __repr__(self) -> str:
+        return f"Output(segments={self.segments}, events={self.events}, transitions={[(str(a), str(b)) for a, b, _, _ in self.transitions]})"
+
+
+# States in which the send side may put data or a FIN on the wire.
+_SENDING = frozenset({S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK})
+# States in which received segment text is accepted (RFC 9293 §3.10.7.4, seventh).
+_RECEIVING = frozenset({S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2})
+
+_MAX_QUICKACKS = 16  # Linux TCP_MAX_QUICKACKS
+
+
+def min_seq(a: int, b: int) -> int:
+    return a if sq.le(a, b) else b
+
+
+def rst_for_closed(seg: Segment) -> Segment | None:
+    """The reply to a segment for which no TCB exists (RFC 9293 §3.10.7.1).
+
+    Never answer a RST. If the segment has no ACK, reply ``R.`` with seq 0 and
+    ack SEG.SEQ+SEG.LEN; otherwise reply ``R`` with seq SEG.ACK.
+    """
+    if seg.flags & RST:
+        return None
+    if seg.flags & ACK:
+        return Segment(seg.dport, seg.sport, seg.ack, 0, RST, 0)
+    return Segment(seg.dport, seg.sport, 0, sq.add(seg.seq, seg.seg_len), RST | ACK, 0)
+
+
+class Connection:
+    """A TCB. Field names follow RFC 9293 §3.3.1."""
+
+    __slots__ = (
+        "cfg", "laddr", "lport", "raddr", "rport", "name", "state", "passive", "orphan",
+        "iss", "irs", "snd_una", "snd_nxt", "snd_rtx", "rtx_end", "snd_wnd", "snd_wl1", "snd_wl2", "max_snd_wnd",
+        "rcv_nxt", "rcv_wnd", "rcv_cap", "rcv_buf", "ooo", "ooo_fin",
+        "snd_buf", "snd_buf_seq", "snd_cap", "fin_pending", "fin_seq", "rd_shut", "wr_shut", "peer_fin",
+        "mss", "our_mss", "snd_wscale", "rcv_wscale", "sack_ok", "ts_ok", "ts_recent",
+        "cwnd", "ssthresh", "dupacks", "recover", "in_recovery",
+        "srtt", "rttvar", "rto", "retransmits", "rtt_seq", "rtt_time", "retrans_stamp",
+        "keepalive", "keep_idle", "keep_intvl", "keep_cnt", "probes_out", "last_rcv",
+        "user_timeout", "syn_retries", "nodelay", "soft_error", "error",
+        "quickacks", "delack_segs", "ack_pending",
+        "timers", "_out", "stats", "isn_sent_opts",
+    )
+
+    def __init__(self, cfg: TcpConfig, laddr: str, lport: int, raddr: str, rport: int, iss: int) -> None:
+        self.cfg = cfg
+        self.laddr = laddr
+        self.lport = lport
+        self.raddr = raddr
+        self.rport = rport
+        self.name = f"{laddr}:{lport}>{raddr}:{rport}"
+        self.state = S.CLOSED
+        self.passive = False
+        self.orphan = False
+        self.iss = iss
+        self.irs = 0
+        self.snd_una = iss
+        self.snd_nxt = iss
+        self.snd_rtx = iss
+        self.rtx_end = iss
+        self.snd_wnd = 0
+        self.snd_wl1 = 0
+        self.snd_wl2 = 0
+        self.max_snd_wnd = 0
+        self.rcv_nxt = 0
+        self.rcv_cap = cfg.syn_window
+        self.rcv_wnd = cfg.syn_window
+        self.rcv_buf = bytearray()
+        self.ooo: dict[int, bytes] = {}
+        self.ooo_fin: int | None = None
+        self.snd_buf = bytearray()
+        self.snd_buf_seq = sq.add(iss, 1)
+        self.snd_cap = cfg.wmem[1]
+        self.fin_pending = False
+        self.fin_seq: int | None = None
+        self.rd_shut = False
+        self.wr_shut = False
+        self.peer_fin = False
+        self.our_mss = cfg.mss
+        self.mss = 536  # RFC 9293 §3.7.1: the default send MSS when the peer sends no option
+        self.snd_wscale = 0
+        self.rcv_wscale = 0
+        self.sack_ok = False
+        self.ts_ok = False
+        self.ts_recent = 0
+        self.cwnd = 0
+        self.ssthresh = 1 << 30
+        self.dupacks = 0
+        self.recover = iss
+        self.in_recovery = False
+        self.srtt: float | None = None
+        self.rttvar = 0.0
+        self.rto = cfg.rto_initial
+        self.retransmits = 0
+        self.rtt_seq: int | None = None
+        self.rtt_time = 0.0
+        self.retrans_stamp: float | None = None
+        self.keepalive = False
+        self.keep_idle = cfg.keepalive_time
+        self.keep_intvl = cfg.keepalive_intvl
+        self.keep_cnt = cfg.keepalive_probes
+        self.probes_out = 0
+        self.last_rcv = 0.0
+        self.user_timeout = 0.0
+        self.syn_retries = 0  # TCP_SYNCNT; 0 = the config's value
+        self.nodelay = False
+        self.soft_error: str | None = None
+        self.error: str | None = None
+        self.quickacks = 0
+        self.delack_segs = 0
+        self.ack_pending = False
+        self.timers: dict[TimerKind, float] = {}
+        self._out = Output()
+        self.stats = {"retransmits": 0, "segs_out": 0, "segs_in": 0, "challenge_acks": 0, "dup_acks_in": 0,
+                      "fast_retransmits": 0, "timeouts": 0}
+        self.isn_sent_opts = True
+
+    # ------------------------------------------------------------------ helpers
+
+    def __repr__(self) -> str:
+        return f"<Connection {self.name} {self.state}>"
+
+    def _take(self) -> Output:
+        out = self._out
+        self._out = Output()
+        return out
+
+    def _set_state(self, new: State, cause: str, rfc: str = "") -> None:
+        """The one place a state changes; the edge must be in the declared table."""
+        old = self.state
+        if (old, new) not in TRANSITIONS:
+            raise TransitionError(f"{self.name}: {old} -> {new} is not a declared transition ({cause})")
+        self.state = new
+        self._out.transitions.append((old, new, cause, rfc))
+
+    def _event(self, ev: Event, detail: str = "") -> None:
+        self._out.events.append((ev, detail))
+
+    def next_deadline(self) -> float | None:
+        t = self.timers
+        if not t:
+            return None
+        return min(t.values())
+
+    def _ts_now(self, now: float) -> int:
+        # Linux's TCP timestamp clock ticks in milliseconds.
+        return int(now * 1000) & 0xFFFFFFFF
+
+    def _window_field(self) -> int:
+        """The 16-bit window to announce, and remember what the peer now believes (RCV.WND)."""
+        free = self.rcv_cap - len(self.rcv_buf)
+        if free < 0:
+            free = 0
+        ws = self.rcv_wscale
+        # Round up to the scale unit, as Linux does, so the right edge never moves left.
+        field = (free + (1 << ws) - 1) >> ws if ws else free
+        if field > 0xFFFF:
+            field = 0xFFFF
+        self.rcv_wnd = field << ws
+        return field
+
+    def _seg(self, now: float, flags: int, seqno: int, payload: bytes = b"") -> Segment:
+        """Build an outgoing segment carrying the current ACK and window."""
+        if flags & SYN:
+            win = min(self.rcv_cap - len(self.rcv_buf), 0xFFFF)
+            self.rcv_wnd = win
+        else:
+            win = self._window_field()
+        seg = Segment(self.lport, self.rport, seqno, self.rcv_nxt if flags & ACK else 0, flags, win, payload)
+        if self.ts_ok or (flags & SYN and self.cfg.timestamps and (not flags & ACK or self.ts_ok)):
+            seg.ts_val = self._ts_now(now)
+            seg.ts_ecr = self.ts_recent if flags & ACK else 0
+        if flags & ACK and self.ooo and self.sack_ok:
+            seg.sack = self._sack_blocks()
+        return seg
+
+    def _send(self, seg: Segment) -> None:
+        self.stats["segs_out"] += 1
+        if seg.flags & ACK:
+            # Any segment carrying an ACK satisfies a pending delayed ACK.
+            self.ack_pending = False
+            self.delack_segs = 0
+            self.timers.pop(TimerKind.DELACK, None)
+        self._out.segments.append(seg)
+
+    def _send_ack(self, now: float) -> None:
+        self._send(self._seg(now, ACK, self.snd_nxt))
+
+    def _sack_blocks(self) -> tuple[tuple[int, int], ...]:
+        blocks: list[tuple[int, int]] = []
+        for start in sorted(self.ooo, key=lambda s: sq.sub(s, self.rcv_nxt)):
+            end = sq.add(start, len(self.ooo[start]))
+            if blocks and sq.le(start, blocks[-1][1]):
+                if sq.gt(end, blocks[-1][1]):
+                    blocks[-1] = (blocks[-1][0], end)
+            else:
+                blocks.append((start, end))
+        return tuple(blocks[:3])
+
+    def _syn_options(self, seg: Segment, peer: Segment | None) -> None:
+        """Options on our SYN or SYN-ACK (RFC 9293 §3.7.1, RFC 7323, RFC 2018).
+
+        On a SYN-ACK only options the peer offered are echoed.
+        """
+        cfg = self.cfg
+        seg.mss = self.our_mss
+        if cfg.sack and (peer is None or peer.sack_ok):
+            seg.sack_ok = True
+        if not (cfg.timestamps and (peer is None or peer.ts_val is not None)):
+            seg.ts_val = None
+            seg.ts_ecr = None
+        if cfg.window_scaling and (peer is None or peer.wscale is not None):
+            seg.wscale = cfg.wscale
+
+    def _negotiate(self, syn: Segment, we_offer_ws: bool) -> None:
+        """Apply the options of the peer's SYN or SYN-ACK."""
+        cfg = self.cfg
+        peer_mss = syn.mss if syn.mss is not None else 536
+        self.mss = min(peer_mss, self.our_mss)
+        if cfg.window_scaling and we_offer_ws and syn.wscale is not None:
+            self.snd_wscale = min(syn.wscale, 14)
+            self.rcv_wscale = cfg.wscale
+        else:
+            self.snd_wscale = 0
+            self.rcv_wscale = 0
+        self.sack_ok = cfg.sack and syn.sack_ok
+        self.ts_ok = cfg.timestamps and syn.ts_val is not None
+        if self.ts_ok:
+            self.ts_recent = syn.ts_val or 0
+            self.mss -= 12  # the timestamp option rides on every segment
+        # Receive buffer follows tcp_rmem; the window a SYN can carry is capped at 64 KB.
+        if self.rcv_wscale:
+            self.rcv_cap = max(cfg.syn_window, self.rcv_cap)
+        self.cwnd = cfg.init_cwnd * self.mss
+
+    def _arm(self, kind: TimerKind, deadline: float) -> None:
+        self.timers[kind] = deadline
+
+    def _disarm(self, kind: TimerKind) -> None:
+        self.timers.pop(kind, None)
+
+    def _arm_rto(self, now: float) -> None:
+        rto = self.rto
+        if self.user_timeout and self.retrans_stamp is not None and self.state in SYNCHRONIZED:
+            # Linux clamps the timer so that TCP_USER_TIMEOUT fires on time.
+            left = self.retrans_stamp + self.user_timeout - now
+            if left < rto:
+                rto = max(left, 0.0)
+        self.timers[TimerKind.RETRANSMIT] = now + rto
+
+    def _delete(self, now: float, new: State, cause: str, rfc: str, error: str | None) -> None:
+        """Enter CLOSED (or LISTEN for a passive SYN_RCVD) and delete the TCB."""
+        self._set_state(new, cause, rfc)
+        self.timers.clear()
+        if error is not None:
+            self.error = error
+            self._event(Event.ERROR, error)
+        self._event(Event.CLOSED, error or "")
+
+    # ---------------------------------------------------------------- user calls
+
+    def open_active(self, now: float) -> Output:
+        """OPEN (active): send SYN, enter SYN_SENT (RFC 9293 §3.10.1)."""
+        seg = self._seg(now, SYN, self.iss)
+        self._syn_options(seg, None)
+        self.snd_nxt = sq.add(self.iss, 1)
+        self.snd_rtx = self.rtx_end = self.snd_nxt
+        self._set_state(S.SYN_SENT, "connect(): active open, SYN sent", "RFC 9293 §3.10.1")
+        self._send(seg)
+        self.retrans_stamp = now
+        self._arm_rto(now)
+        return self._take()
+
+    @classmethod
+    def from_syn(cls, cfg: TcpConfig, laddr: str, raddr: str, syn: Segment, iss: int, now: float,
+                 cause: str = "SYN received on a listening socket") -> tuple[Connection, Output]:
+        """A passive open: the listener's SYN becomes a TCB in SYN_RCVD that sends a SYN-ACK."""
+        c = cls(cfg, laddr, syn.dport, raddr, syn.sport, iss)
+        c.passive = True
+        c.state = S.LISTEN
+        c.irs = syn.seq
+        c.rcv_nxt = sq.add(syn.seq, 1)
+        c.last_rcv = now
+        c._negotiate(syn, we_offer_ws=True)
+        c.snd_wnd = syn.window  # never scaled in a SYN
+        c.max_snd_wnd = c.snd_wnd
+        c.snd_wl1 = syn.seq
+        c.snd_wl2 = iss
+        c._set_state(S.SYN_RCVD, cause, "RFC 9293 §3.10.7.2")
+        seg = c._seg(now, SYN | ACK, iss)
+        c._syn_options(seg, syn)
+        c.snd_nxt = sq.add(iss, 1)
+        c.snd_rtx = c.rtx_end = c.snd_nxt
+        c._send(seg)
+        c.retrans_stamp = now
+        c._arm_rto(now)
+        return c, c._take()
+
+    def send(self, now: float, data: bytes) -> tuple[int, Output]:
+        """SEND: queue up to the free send-buffer space; returns bytes accepted.
+
+        The socket layer checks the state and reports EPIPE and friends; here
+        data is queued in any state where it may later be sent.
+        """
+        if self.wr_shut or self.state not in (S.SYN_SENT, S.SYN_RCVD, S.ESTABLISHED, S.CLOSE_WAIT):
+            return 0, self._take()
+        room = self.snd_cap - len(self.snd_buf)
+        n = min(room, len(data))
+        if n > 0:
+            self.snd_buf += data[:n]
+            self._output(now)
+        return n, self._take()
+
+    def send_space(self) -> int:
+        return self.snd_cap - len(self.snd_buf)
+
+    def receive(self, now: float, maxlen: int) -> tuple[bytes, Output]:
+        """RECEIVE: take up to ``maxlen`` bytes; a window update follows if it opened a lot."""
+        n = min(maxlen, len(self.rcv_buf))
+        data = bytes(self.rcv_buf[:n])
+        if n:
+            before = self.rcv_wnd
+            del self.rcv_buf[:n]
+            free = self.rcv_cap - len(self.rcv_buf)
+            # Receiver-side silly window avoidance (RFC 9293 §3.8.6.2.2): announce
+            # the opening only once it reaches min(cap/2, MSS).
+            if self.state in _RECEIVING and free - before >= min(self.rcv_cap // 2, self.mss):
+                self._send_ack(now)
+        return data, self._take()
+
+    @property
+    def readable_bytes(self) -> int:
+        return len(self.rcv_buf)
+
+    def close(self, now: float) -> Output:
+        """CLOSE by the application (close(2)): the socket becomes an orphan.
+
+        Unread received data turns the close into a reset (RFC 1122 4.2.2.13,
+        Linux tcp_close()).
+        """
+        st = self.state
+        self.orphan = True
+        self.rd_shut = True
+        if st in (S.CLOSED, S.LISTEN):
+            return self._take()
+        if st is S.SYN_SENT:
+            # RFC 9293 §3.10.4: delete the TCB; nothing is sent.
+            self._delete(now, S.CLOSED, "close() in SYN_SENT: TCB deleted, nothing sent", "RFC 9293 §3.10.4", None)
+            return self._take()
+        if self.rcv_buf or (self.ooo and st in _RECEIVING):
+            return self._reset_and_close(now, "close() with unread received data: RST instead of FIN",
+                                         "RFC 1122 §4.2.2.13", None)
+        self._shutdown_write(now, "close()")
+        if self.state is S.FIN_WAIT_2:
+            self._arm(TimerKind.FIN_WAIT_2, now + self.cfg.fin_timeout)
+        return self._take()
+
+    def shutdown(self, now: float, read: bool, write: bool) -> Output:
+        """shutdown(2): SHUT_RD stops reading (data is discarded), SHUT_WR sends FIN."""
+        if read:
+            self.rd_shut = True
+        if write and not self.wr_shut:
+            if self.state is S.SYN_SENT:
+                # Linux tcp_shutdown() on a SYN_SENT socket: close it.
+                self._delete(now, S.CLOSED, "shutdown(SHUT_WR) in SYN_SENT: TCB deleted", "RFC 9293 §3.10.4", None)
+            elif self.state in (S.SYN_RCVD, S.ESTABLISHED, S.CLOSE_WAIT):
+                self._shutdown_write(now, "shutdown(SHUT_WR)")
+        return self._take()
+
+    def _shutdown_write(self, now: float, why: str) -> None:
+        st = self.state
+        if self.wr_shut:
+            return
+        self.wr_shut = True
+        self.fin_pending = True
+        self.fin_seq = sq.add(self.snd_buf_seq, len(self.snd_buf))
+        if st in (S.ESTABLISHED, S.SYN_RCVD):
+            self._set_state(S.FIN_WAIT_1, f"{why}: FIN queued after any pending data", "RFC 9293 §3.10.4")
+        elif st is S.CLOSE_WAIT:
+            self._set_state(S.LAST_ACK, f"{why} after the peer's FIN: FIN queued", "RFC 9293 §3.10.4")
+        else:
+            return
+        self._output(now)
+
+    def abort(self, now: float, cause: str = "abort(): SO_LINGER 0 or ABORT call") -> Output:
+        """ABORT (RFC 9293 §3.10.5): RST in synchronized states and SYN_RCVD, then delete."""
+        st = self.state
+        if st in (S.CLOSED, S.LISTEN):
+            return self._take()
+        if st is S.SYN_SENT or st is S.TIME_WAIT:
+            self._delete(now, S.CLOSED, cause, "RFC 9293 §3.10.5", None)
+            return self._take()
+        return self._reset_and_close(now, cause, "RFC 9293 §3.10.5", None)
+
+    def drop_request(self, now: float, cause: str) -> Output:
+        """Discard a half-open passive request without a word (its listener went away)."""
+        if self.state is S.SYN_RCVD and self.passive:
+            self._set_state(S.LISTEN, cause, "RFC 9293 §3.10.7.4")
+            self.timers.clear()
+            self._event(Event.CLOSED, "")
+        return self._take()
+
+    def _reset_and_close(self, now: float, cause: str, rfc: str, error: str | None) -> Output:
+        # An RST carries SND.NXT and, like Linux's active resets, an ACK of what we have.
+        self._send(Segment(self.lport, self.rport, self.snd_nxt, self.rcv_nxt, RST | ACK, 0))
+        self._delete(now, S.CLOSED, cause, rfc, error)
+        return self._take()
+
+    def set_keepalive(self, now: float, on: bool) -> Output:
+        self.keepalive = on
+        if on and self.state in SYNCHRONIZED and self.state is not S.TIME_WAIT:
+            self._arm(TimerKind.KEEPALIVE, max(self.last_rcv, now) + self.keep_idle)
+        elif not on:
+            self._disarm(TimerKind.KEEPALIVE)
+        return self._take()
+
+    # ----------------------------------------------------------- ICMP (RFC 1122)
+
+    def on_icmp(self, now: float, errno: str, quoted_seq: int | None = None) -> Output:
+        """An ICMP error about one of our segments, already mapped to an errno name.
+
+        In SYN_SENT (and an active SYN_RCVD) it is fatal at once, as in Linux's
+        tcp_v4_err(); on a synchronized connection it is a soft error, reported
+        only if the connection later times out (RFC 1122 4.2.3.9).
+        """
+        if quoted_seq is not None and self.state is not S.SYN_SENT and not sq.between(self.snd_una, quoted_seq, self.snd_nxt):
+            return self._take()  # out of window: ignore (Linux OutOfWindowIcmps)
+        if self.state is S.SYN_SENT or (self.state is S.SYN_RCVD and not self.passive):
+            self._delete(now, S.CLOSED, f"ICMP error {errno} while connecting", "RFC 1122 §4.2.3.9", errno)
+        else:
+            self.soft_error = errno
+            self._event(Event.SOFT_ERROR, errno)
+        return self._take()
+
+    # --------------------------------------------------------------- timers
+
+    def on_timer(self, now: float) -> Output:
+        """Run every timer whose deadline has passed, in a fixed order."""
+        timers = self.timers
+        for kind in (TimerKind.TIME_WAIT, TimerKind.FIN_WAIT_2, TimerKind.RETRANSMIT, TimerKind.PERSIST,
+                     TimerKind.KEEPALIVE, TimerKind.DELACK):
+            dl = timers.get(kind)
+            if dl is None or now < dl:
+                continue
+            del timers[kind]
+            self._out.fired.append(kind)
+            if kind is TimerKind.RETRANSMIT:
+                self._on_rto(now)
+            elif kind is TimerKind.TIME_WAIT:
+                self._delete(now, S.CLOSED, "TIME_WAIT timer (2MSL) expired", "RFC 9293 §3.10.8", None)
+            elif kind is TimerKind.FIN_WAIT_2:
+                if self.state is S.FIN_WAIT_2:
+                    self._delete(now, S.CLOSED, "FIN_WAIT_2 timeout of an orphaned socket (tcp_fin_timeout)",
+                                 "Linux tcp_fin_timeout", None)
+            elif kind is TimerKind.KEEPALIVE:
+                self._on_keepalive(now)
+            elif kind is TimerKind.PERSIST:
+                self._on_persist(now)
+            elif kind is TimerKind.DELACK:
+                if self.ack_pending and self.state in SYNCHRONIZED:
+                    self._send_ack(now)
+            if self.state is S.CLOSED or self.state is S.LISTEN:
+                break
+        return self._take()
+
+    def _model_timeout(self, boundary: int, rto_base: float) -> float:
+        """Linux tcp_model_timeout(): how long ``boundary`` back-offs from ``rto_base`` take."""
+        rto_max = self.cfg.rto_max
+        thresh = int(rto_max / rto_base).bit_length() - 1
+        if boundary <= thresh:
+            return ((2 << boundary) - 1) * rto_base
+        return ((2 << thresh) - 1) * rto_base + (boundary - thresh) * rto_max
+
+    def _timed_out(self, now: float) -> bool:
+        cfg = self.cfg
+        st = self.state
+        if st is S.SYN_SENT or st is S.SYN_RCVD:
+            if self.passive:
+                limit = cfg.synack_retries
+            else:
+                limit = self.syn_retries or cfg.syn_retries
+                if st is S.SYN_SENT:
+                    limit += cfg.syn_linear_timeouts
+            return self.retransmits >= limit
+        if self.retransmits == 0:
+            return False
+        if self.user_timeout:
+            return self.retrans_stamp is not None and now - self.retrans_stamp >= self.user_timeout - 1e-9
+        boundary = cfg.orphan_retry_count if self.orphan else cfg.retries2
+        if cfg.retries_mode == "count":
+            return self.retransmits >= boundary
+        assert self.retrans_stamp is not None
+        # Compare in whole milliseconds, as the kernel's timestamps are.
+        elapsed = round((now - self.retrans_stamp) * 1000)
+        return elapsed >= round(self._model_timeout(boundary, cfg.rto_min) * 1000)
+
+    def _on_rto(self, now: float) -> None:
+        st = self.state
+        if st not in (S.SYN_SENT, S.SYN_RCVD) and st not in _SENDING:
+            return
+        if sq.le(self.snd_nxt, self.snd_una):
+            return  # nothing outstanding
+        if self._timed_out(now):
+            errno = self.soft_error or "ETIMEDOUT"
+            if st is S.SYN_RCVD and self.passive:
+                self._delete(now, S.CLOSED, "SYN-ACK retransmissions exhausted (tcp_synack_retries): request dropped",
+                             "Linux tcp_synack_retries", None)
+            elif st is S.SYN_SENT:
+                self._delete(now, S.CLOSED, "SYN retransmissions exhausted: connect() fails", "RFC 9293 §3.8.3", errno)
+            else:
+                self._delete(now, S.CLOSED, "retransmission timeout: too many retransmissions", "RFC 9293 §3.8.3 (R2)", errno)
+            return
+        self.retransmits += 1
+        self.stats["retransmits"] += 1
+        self.stats["timeouts"] += 1
+        self.rtt_seq = None  # Karn: no RTT sample from a retransmitted segment
+        cfg = self.cfg
+        if st is S.SYN_SENT:
+            if self.retransmits > cfg.syn_linear_timeouts:
+                self.rto = min(self.rto * 2, cfg.rto_max)
+            seg = self._seg(now, SYN, self.iss)
+            self._syn_options(seg, None)
+            self._send(seg)
+        elif st is S.SYN_RCVD:
+            self.rto = min(self.rto * 2, cfg.rto_max)
+            seg = self._seg(now, SYN | ACK, self.iss)
+            self._syn_options(seg, _PeerOpts(self))
+            self._send(seg)
+        else:
+            self.rto = min(self.rto * 2, cfg.rto_max)
+            # RFC 5681 §3.1 (4): after an RTO the loss window is one segment.
+            flight = sq.sub(self.snd_nxt, self.snd_una)
+            self.ssthresh = max(flight // 2, 2 * self.mss)
+            self.cwnd = self.mss
+            self.dupacks = 0
+            self.in_recovery = False
+            self.recover = self.snd_nxt
+            self.snd_rtx = self.snd_una
+            self.rtx_end = self.snd_nxt
+            self._output(now, force_one=True)
+        self._arm_rto(now)
+
+    def _on_keepalive(self, now: float) -> None:
+        """Linux tcp_keepalive_timer(): probe after idle, then every interval; give up after the count."""
+        if not self.keepalive or self.state not in SYNCHRONIZED or self.state is S.TIME_WAIT:
+            return
+        if sq.gt(self.snd_nxt, self.snd_una) or self.snd_buf_unsent() > 0:
+            # Data is outstanding: the retransmission timer watches the peer instead.
+            self._arm(TimerKind.KEEPALIVE, now + self.keep_idle)
+            return
+        elapsed = now - self.last_rcv
+        if elapsed + 1e-9 >= self.keep_idle:
+            if self.probes_out >= self.keep_cnt or (
+                self.user_timeout and self.probes_out > 0 and elapsed >= self.user_timeout
+            ):
+                errno = self.soft_error or "ETIMEDOUT"
+                self._reset_and_close(now, f"keepalive: {self.probes_out} probes unanswered", "RFC 1122 §4.2.3.6", errno)
+                return
+            # A probe is a bare ACK one below SND.NXT, which forces the peer to answer.
+            self._send(self._seg(now, ACK, sq.add(self.snd_nxt, -1)))
+            self.probes_out += 1
+            self._arm(TimerKind.KEEPALIVE, now + self.keep_intvl)
+        else:
+            self._arm(TimerKind.KEEPALIVE, self.last_rcv + self.keep_idle)
+
+    def _on_persist(self, now: float) -> None:
+        """Zero-window probe (RFC 9293 §3.8.6.1), sent as Linux does: seq SND.UNA-1, no data."""
+        if self.state not in _SENDING or self.snd_wnd > 0 or self.snd_buf_unsent() == 0:
+            return
+        self._send(self._seg(now, ACK, sq.add(self.snd_una, -1)))
+        self.retransmits += 1
+        self.rto = min(self.rto * 2, self.cfg.rto_max)
+        self._arm(TimerKind.PERSIST, now + self.rto)
+
+    # ----------------------------------------------------------- sending data
+
+    def snd_buf_unsent(self) -> int:
+        return len(self.snd_buf) - sq.sub(self.snd_nxt, self.snd_buf_seq) if sq.ge(self.snd_nxt, self.snd_buf_seq) else len(self.snd_buf)
+
+    def _output(self, now: float, force_one: bool = False) -> None:
+        """Send what the windows allow: retransmissions first, then new data, then the FIN.
+
+        ``snd_rtx``..``rtx_end`` is the range still to be retransmitted (all of
+        the flight after an RTO, one segment after a fast retransmit or a
+        partial ACK). ``force_one`` sends one retransmission even into a
+        closed window, as a timeout must.
+        """
+        if self.state not in _SENDING:
+            return
+        mss = self.mss
+        buf_seq = self.snd_buf_seq
+        buf_end = sq.add(buf_seq, len(self.snd_buf))
+        fin_seq = self.fin_seq
+        wnd = min(self.snd_wnd, self.cwnd)
+        while True:
+            retrans = sq.lt(self.snd_rtx, self.rtx_end)
+            start = self.snd_rtx if retrans else self.snd_nxt
+            limit_end = self.rtx_end if retrans else buf_end
+            if fin_seq is not None and sq.lt(fin_seq, limit_end):
+                limit_end = fin_seq
+            n = sq.sub(limit_end, start)
+            if n > mss:
+                n = mss
+            if n < 0:
+                n = 0
+            end = sq.add(start, n)
+            if fin_seq is None or end != fin_seq or not self.fin_pending:
+                fin = False
+            elif retrans:
+                fin = sq.lt(fin_seq, self.rtx_end)
+            else:
+                fin = sq.le(self.snd_nxt, fin_seq)
+            if n == 0 and not fin:
+                return
+            in_flight = sq.sub(start, self.snd_una)
+            usable = wnd - in_flight
+            if n > usable and not (force_one and retrans):
+                if not retrans and self.snd_wnd == 0 and in_flight == 0:
+                    # Zero window: the persist timer will probe (RFC 9293 §3.8.6.1).
+                    if TimerKind.PERSIST not in self.timers:
+                        self._arm(TimerKind.PERSIST, now + self.rto)
+                    return
+                if usable <= 0 or (not retrans and usable < mss and sq.sub(buf_end, start) > usable):
+                    # Sender-side SWS avoidance: wait for room for a full segment.
+                    return
+                n = usable
+                end = sq.add(start, n)
+                fin = False
+            if (not retrans and 0 < n < mss and not fin and not self.nodelay and in_flight > 0):
+                return  # Nagle (RFC 896): hold a small segment while data is unacknowledged
+            flags = ACK
+            if n and end == buf_end:
+                flags |= PSH
+            if fin:
+                flags |= FIN
+            if n:
+                off = sq.sub(start, buf_seq)
+                payload = bytes(self.snd_buf[off:off + n])
+            else:
+                payload = b""
+            self._send(self._seg(now, flags, start, payload))
+            seg_end = sq.add(end, 1) if fin else end
+            if retrans:
+                self.snd_rtx = seg_end
+                if sq.gt(seg_end, self.snd_nxt):
+                    self.snd_nxt = seg_end
+            else:
+                if self.rtt_seq is None and self.retransmits == 0:
+                    self.rtt_seq = seg_end
+                    self.rtt_time = now
+                self.snd_nxt = seg_end
+                self.snd_rtx = seg_end
+                self.rtx_end = seg_end
+            if TimerKind.RETRANSMIT not in self.timers:
+                self._arm_rto(now)
+            if fin or force_one:
+                return
+
+    # --------------------------------------------------------- segment arrives
+
+    def on_segment(self, now: float, seg: Segment) -> Output:
+        """SEGMENT ARRIVES for this TCB (RFC 9293 §3.10.7.3 and §3.10.7.4)."""
+        self.stats["segs_in"] += 1
+        st = self.state
+        if st is S.SYN_SENT:
+            self._seg_syn_sent(now, seg)
+        elif st is S.CLOSED or st is S.LISTEN:
+            rst = rst_for_closed(seg)
+            if rst is not None:
+                self._out.segments.append(rst)
+        else:
+            self._seg_other(now, seg)
+        return self._take()
+
+    def _seg_syn_sent(self, now: float, seg: Segment) -> None:
+        flags = seg.flags
+        ack_ok = False
+        # First, check the ACK bit.
+        if flags & ACK:
+            if sq.le(seg.ack, self.iss) or sq.gt(seg.ack, self.snd_nxt):
+                if not flags & RST:
+                    self._send(Segment(self.lport, self.rport, seg.ack, 0, RST, 0))
+                return
+            ack_ok = True
+        # Second, check the RST bit.
+        if flags & RST:
+            if ack_ok:
+                self._delete(now, S.CLOSED, "RST acknowledging our SYN: connection refused", "RFC 9293 §3.10.7.3",
+                             "ECONNREFUSED")
+            return
+        # Fourth, check the SYN bit.
+        if not flags & SYN:
+            return
+        self.irs = seg.seq
+        self.rcv_nxt = sq.add(seg.seq, 1)
+        self.last_rcv = now
+        self._negotiate(seg, we_offer_ws=self.cfg.window_scaling)
+        if ack_ok:
+            self.snd_una = seg.ack
+            self.snd_wnd = seg.window  # the window in a SYN is never scaled (RFC 7323 §2.2)
+            self.max_snd_wnd = self.snd_wnd
+            self.snd_wl1 = seg.seq
+            self.snd_wl2 = seg.ack
+            self._rtt_sample(now, seg)
+            self.retransmits = 0
+            self.retrans_stamp = None
+            self._disarm(TimerKind.RETRANSMIT)
+            self._set_state(S.ESTABLISHED, "SYN-ACK received acknowledging our SYN", "RFC 9293 §3.10.7.3")
+            self._event(Event.CONNECTED)
+            self._send_ack(now)
+            if self.keepalive:
+                self._arm(TimerKind.KEEPALIVE, now + self.keep_idle)
+            self._output(now)
+        else:
+            # Simultaneous open: answer with SYN-ACK carrying our original ISN.
+            self.snd_wnd = seg.window
+            self.max_snd_wnd = self.snd_wnd
+            self.snd_wl1 = seg.seq
+            self.snd_wl2 = self.iss
+            self._set_state(S.SYN_RCVD, "SYN received in SYN_SENT: simultaneous open", "RFC 9293 §3.10.7.3")
+            reply = self._seg(now, SYN | ACK, self.iss)
+            self._syn_options(reply, seg)
+            self._send(reply)
+            self._arm_rto(now)
+
+    def _acceptable(self, seg: Segment, seg_len: int) -> bool:
+        """RFC 9293 §3.10.7.4 first: the four cases of the acceptability test."""
+        wnd = self.rcv_wnd
+        rcv_nxt = self.rcv_nxt
+        d = (seg.seq - rcv_nxt) & sq.MASK
+        if seg_len == 0:
+            if wnd == 0:
+                return seg.seq == rcv_nxt
+            return d < wnd
+        if wnd == 0:
+            return False
+        if d < wnd:
+            return True
+        d_end = (seg.seq + seg_len - 1 - rcv_nxt) & sq.MASK
+        return d_end < wnd
+
+    def _challenge_ack(self, now: float) -> None:
+        """RFC 5961 §3.2 / §4.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>."""
+        self.stats["challenge_acks"] += 1
+        self._send_ack(now)
+
+    def _seg_other(self, now: float, seg: Segment) -> None:
+        st = self.state
+        flags = seg.flags
+        seg_len = seg.seg_len
+
+        if st is S.TIME_WAIT and flags & SYN and not flags & (RST | ACK) and sq.gt(seg.seq, self.rcv_nxt):
+            # Linux tcp_timewait_state_process(): a new SYN above the old sequence
+            # space may reuse the 4-tuple; the TIME_WAIT socket gives way.
+            self._delete(now, S.CLOSED, "new SYN for this 4-tuple in TIME_WAIT: old connection retired",
+                         "RFC 9293 §3.10.7.4 (RFC 6191)", None)
+            self._event(Event.CLOSED, "reuse")
+            return
+
+        if st is S.SYN_RCVD and self.passive and flags & SYN and not flags & ACK and seg.seq == self.irs:
+            # Linux tcp_check_req(): a retransmitted SYN gets the SYN-ACK again.
+            reply = self._seg(now, SYN | ACK, self.iss)
+            self._syn_options(reply, _PeerOpts(self))
+            self._send(reply)
+            return
+
+        # First, check the sequence number.
+        if not self._acceptable(seg, seg_len):
+            if flags & RST:
+                return
+            if st is S.TIME_WAIT and flags & FIN:
+                # A retransmitted FIN: re-ACK and restart 2MSL (RFC 9293 §3.10.7.4, eighth).
+                self._send_ack(now)
+                self._arm(TimerKind.TIME_WAIT, now + self.cfg.time_wait)
+                return
+            if st is S.SYN_RCVD and flags & ACK and not (sq.lt(self.snd_una, seg.ack) and sq.le(seg.ack, self.snd_nxt)):
+                self._send(Segment(self.lport, self.rport, seg.ack, 0, RST, 0))
+                return
+            self._send_ack(now)
+            return
+
+        # Second, check the RST bit (RFC 5961 §3.2).
+        if flags & RST:
+            if seg.seq != self.rcv_nxt:
+                self._challenge_ack(now)
+                return
+            if st is S.SYN_RCVD:
+                if self.passive:
+                    self._set_state(S.LISTEN, "RST in SYN_RCVD (passive open): back to LISTEN, request discarded",
+                                    "RFC 9293 §3.10.7.4")
+                    self.timers.clear()
+                    self._event(Event.CLOSED, "")
+                else:
+                    self._delete(now, S.CLOSED, "RST in SYN_RCVD (active open): connection refused",
+                                 "RFC 9293 §3.10.7.4", "ECONNREFUSED")
+                return
+            if st in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT):
+                self._delete(now, S.CLOSED, "RST received: connection reset by peer", "RFC 9293 §3.10.7.4",
+                             "ECONNRESET")
+                return
+            self._delete(now, S.CLOSED, f"RST received in {st}", "RFC 9293 §3.10.7.4", None)
+            return
+
+        # Fourth, check the SYN bit (RFC 5961 §4: challenge ACK, whatever the sequence number).
+        if flags & SYN:
+            if st is S.SYN_RCVD and self.passive:
+                self._set_state(S.LISTEN, "SYN in SYN_RCVD (passive open): back to LISTEN", "RFC 9293 §3.10.7.4")
+                self.timers.clear()
+                self._event(Event.CLOSED, "")
+                return
+            self._challenge_ack(now)
+            return
+
+        # Fifth, check the ACK field.
+        if not flags & ACK:
+            return
+        self.last_rcv = now
+        if self.ts_ok and seg.ts_val is not None and sq.le(seg.seq, self.rcv_nxt):
+            self.ts_recent = seg.ts_val
+        if st is S.SYN_RCVD:
+            if sq.lt(self.snd_una, seg.ack) and sq.le(seg.ack, self.snd_nxt):
+                self.snd_una = seg.ack
+                self.snd_wnd = seg.window << self.snd_wscale
+                self.max_snd_wnd = max(self.max_snd_wnd, self.snd_wnd)
+                self.snd_wl1 = seg.seq
+                self.snd_wl2 = seg.ack
+                self._rtt_sample(now, seg)
+                self.retransmits = 0
+                self.retrans_stamp = None
+                self.rto = self._computed_rto()
+                self._disarm(TimerKind.RETRANSMIT)
+                self._set_state(S.ESTABLISHED, "ACK of our SYN-ACK received: handshake complete", "RFC 9293 §3.10.7.4")
+                self._event(Event.CONNECTED)
+                if self.keepalive:
+                    self._arm(TimerKind.KEEPALIVE, now + self.keep_idle)
+                st = self.state
+            else:
+                self._send(Segment(self.lport, self.rport, seg.ack, 0, RST, 0))
+                return
+        if st is S.TIME_WAIT:
+            if flags & FIN:
+                self._send_ack(now)
+                self._arm(TimerKind.TIME_WAIT, now + self.cfg.time_wait)
+            return
+        if not self._process_ack(now, seg):
+            return
+        st = self.state
+        if st is S.CLOSED:
+            return
+
+        # Seventh, process the segment text.
+        payload = seg.payload
+        if payload and st in _RECEIVING:
+            if self.orphan and self.rd_shut:
+                # Linux tcp_rcv_state_process(): new data for a closed socket is answered
+                # with a reset (TCPAbortOnData).
+                self._reset_and_close(now, "data arrived after close(): RST", "RFC 9293 §3.10.7.4", None)
+                return
+            self._receive_text(now, seg, ack_later=bool(flags & FIN))
+        elif payload and self.peer_fin:
+            pass  # text after the peer's FIN is ignored (RFC 9293 §3.10.7.4, seventh)
+
+        # Eighth, check the FIN bit.
+        if flags & FIN:
+            fin_at = sq.add(seg.seq, len(payload))
+            if fin_at == self.rcv_nxt and not self.peer_fin:
+                self._receive_fin(now)
+            elif sq.gt(fin_at, self.rcv_nxt):
+                self.ooo_fin = fin_at
+                self._send_ack(now)
+            elif self.peer_fin:
+                self._send_ack(now)  # a retransmitted FIN: ACK it again
+        elif self.ack_pending and not self.timers.get(TimerKind.DELACK):
+            self._send_ack(now)
+
+        self._output(now)
+
+    def _receive_text(self, now: float, seg: Segment, ack_later: bool = False) -> None:
+        """Accept segment text; ``ack_later`` when a FIN in the same segment will be ACKed."""
+        payload = seg.payload
+        start = seg.seq
+        # Trim what we already have (RFC 9293 §3.10.7.4: segments are trimmed to the window).
+        skip = sq.sub(self.rcv_nxt, start)
+        if skip > 0:
+            payload = payload[skip:]
+            start = self.rcv_nxt
+        room = self.rcv_wnd - sq.sub(start, self.rcv_nxt)
+        if room <= 0:
+            self._send_ack(now)
+            return
+        if len(payload) > room:
+            payload = payload[:room]
+        if not payload:
+            self._send_ack(now)
+            return
+        if start != self.rcv_nxt:
+            # Out of order: keep it for reassembly, and ACK at once (a duplicate ACK).
+            prev = self.ooo.get(start)
+            if prev is None or len(prev) < len(payload):
+                self.ooo[start] = payload
+            self._send_ack(now)
+            return
+        had_ooo = bool(self.ooo)
+        if not self.rd_shut:
+            self.rcv_buf += payload
+        self.rcv_nxt = sq.add(self.rcv_nxt, len(payload))
+        # Pull in any out-of-order pieces that now fit.
+        while self.ooo:
+            moved = False
+            for s in list(self.ooo):
+                d = sq.sub(self.rcv_nxt, s)
+                if d >= 0:
+                    piece = self.ooo.pop(s)
+                    if d < len(piece):
+                        if not self.rd_shut:
+                            self.rcv_buf += piece[d:]
+                        self.rcv_nxt = sq.add(self.rcv_nxt, len(piece) - d)
+                    moved = True
+            if not moved:
+                break
+        self._event(Event.READABLE)
+        if ack_later:
+            self.ack_pending = True
+        elif had_ooo:
+            self._send_ack(now)  # a hole was filled: ACK at once (RFC 5681 §4.2)
+        else:
+            self._schedule_ack(now, len(payload))
+        if self.ooo_fin is not None and self.ooo_fin == self.rcv_nxt and not self.peer_fin:
+            self._receive_fin(now)
+
+    def _schedule_ack(self, now: float, nbytes: int) -> None:
+        """Delayed ACK: quick ACKs at the start (Linux quickack mode), then every
+        second full segment or when the delayed-ACK timer fires (RFC 1122 4.2.3.2)."""
+        if self.quickacks == 0 and not self.delack_segs and self.stats.get("data_in", 0) == 0:
+            self.quickacks = min(_MAX_QUICKACKS, max(self.rcv_cap // (2 * max(self.mss, 1)), 2))
+        self.stats["data_in"] = self.stats.get("data_in", 0) + 1
+        if self.quickacks > 0:
+            self.quickacks -= 1
+            self._send_ack(now)
+            return
+        self.delack_segs += 1
+        self.ack_pending = True
+        if self.delack_segs >= 2:
+            self._send_ack(now)
+            return
+        if TimerKind.DELACK not in self.timers:
+            self._arm(TimerKind.DELACK, now + self.cfg.delack_min)
+
+    def _receive_fin(self, now: float) -> None:
+        self.peer_fin = True
+        self.ooo_fin = None
+        self.rcv_nxt = sq.add(self.rcv_nxt, 1)
+        self._send_ack(now)
+        self._event(Event.EOF)
+        st = self.state
+        if st is S.ESTABLISHED:
+            self._set_state(S.CLOSE_WAIT, "FIN received: the peer has finished sending", "RFC 9293 §3.10.7.4")
+        elif st is S.FIN_WAIT_1:
+            if self.fin_seq is not None and sq.gt(self.snd_una, self.fin_seq):
+                self._enter_time_wait(now, S.TIME_WAIT, "FIN received and our FIN acknowledged")
+            else:
+                self._set_state(S.CLOSING, "FIN received while our FIN is unacknowledged: simultaneous close",
+                                "RFC 9293 §3.10.7.4")
+        elif st is S.FIN_WAIT_2:
+            self._enter_time_wait(now, S.TIME_WAIT, "FIN received in FIN_WAIT_2")
+
+    def _enter_time_wait(self, now: float, new: State, cause: str) -> None:
+        self._set_state(new, cause, "RFC 9293 §3.10.7.4")
+        for k in (TimerKind.RETRANSMIT, TimerKind.PERSIST, TimerKind.KEEPALIVE, TimerKind.FIN_WAIT_2, TimerKind.DELACK):
+            self.timers.pop(k, None)
+        self._arm(TimerKind.TIME_WAIT, now + self.cfg.time_wait)
+
+    def _process_ack(self, now: float, seg: Segment) -> bool:
+        """Fifth step for synchronized states. Returns False when the segment is to be dropped."""
+        ack = seg.ack
+        una = self.snd_una
+        if sq.gt(ack, self.snd_nxt):
+            # Acknowledges something not yet sent: ACK and drop (RFC 9293 §3.10.7.4).
+            self._send_ack(now)
+            return False
+        if sq.lt(ack, sq.add(una, -max(self.max_snd_wnd, 1))):
+            # RFC 5961 §5.2: too old to be acceptable.
+            self._challenge_ack(now)
+            return False
+        st = self.state
+        if sq.gt(ack, una):
+            acked = sq.sub(ack, una)
+            self._rtt_sample(now, seg)
+            # Drop acknowledged bytes from the send buffer.
+            nbytes = sq.sub(ack, self.snd_buf_seq)
+            if nbytes > 0:
+                nbytes = min(nbytes, len(self.snd_buf))
+                del self.snd_buf[:nbytes]
+                self.snd_buf_seq = sq.add(self.snd_buf_seq, nbytes)
+                self._event(Event.WRITABLE)
+            self.snd_una = ack
+            if sq.lt(self.snd_rtx, ack):
+                self.snd_rtx = ack
+            if sq.lt(self.rtx_end, self.snd_rtx):
+                self.rtx_end = self.snd_rtx
+            self.retransmits = 0
+            self.retrans_stamp = None
+            self.probes_out = 0
+            self._congestion_on_ack(acked, ack)
+            if ack == self.snd_nxt:
+                self._disarm(TimerKind.RETRANSMIT)
+            else:
+                self._arm_rto(now)
+            fin_acked = self.fin_seq is not None and sq.gt(ack, self.fin_seq)
+            if fin_acked:
+                if st is S.FIN_WAIT_1:
+                    self._set_state(S.FIN_WAIT_2, "ACK of our FIN received", "RFC 9293 §3.10.7.4")
+                    if self.orphan:
+                        self._arm(TimerKind.FIN_WAIT_2, now + self.cfg.fin_timeout)
+                elif st is S.CLOSING:
+                    self._enter_time_wait(now, S.TIME_WAIT, "ACK of our FIN received in CLOSING")
+                    return False
+                elif st is S.LAST_ACK:
+                    self._delete(now, S.CLOSED, "ACK of our FIN received in LAST_ACK", "RFC 9293 §3.10.7.4", None)
+                    return False
+        elif ack == una and not seg.payload and not seg.flags & FIN:
+            # A duplicate ACK (RFC 5681 §2): same ACK, no data, window unchanged, data outstanding.
+            if sq.gt(self.snd_nxt, una) and (seg.window << self.snd_wscale) == self.snd_wnd:
+                self.stats["dup_acks_in"] += 1
+                self._on_dupack(now)
+        # Update the send window (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2 rule).
+        if sq.lt(self.snd_wl1, seg.seq) or (self.snd_wl1 == seg.seq and sq.le(self.snd_wl2, ack)):
+            was_zero = self.snd_wnd == 0
+            self.snd_wnd = seg.window << self.snd_wscale
+            if self.snd_wnd > self.max_snd_wnd:
+                self.max_snd_wnd = self.snd_wnd
+            self.snd_wl1 = seg.seq
+            self.snd_wl2 = ack
+            if was_zero and self.snd_wnd > 0:
+                self._disarm(TimerKind.PERSIST)
+                self.retransmits = 0
+                self.rto = self._computed_rto()
+        if self.keepalive and self.state is not S.TIME_WAIT:
+            self._arm(TimerKind.KEEPALIVE, now + self.keep_idle)
+        return True
+
+    # ------------------------------------------------ RTT, RTO and congestion
+
+    def _computed_rto(self) -> float:
+        cfg = self.cfg
+        if self.srtt is None:
+            return cfg.rto_initial
+        if cfg.rto_min_on_variance:
+            # Linux __tcp_set_rto(): srtt + max(4*rttvar, rto_min).
+            rto = self.srtt + max(4 * self.rttvar, cfg.rto_min)
+        else:
+            rto = max(self.srtt + max(cfg.clock_granularity, 4 * self.rttvar), cfg.rto_min)
+        return min(rto, cfg.rto_max)
+
+    def _rtt_sample(self, now: float, seg: Segment) -> None:
+        """RFC 6298 §2: measure one segment at a time, never a retransmitted one (Karn)."""
+        if self.rtt_seq is None or sq.lt(seg.ack, self.rtt_seq):
+            if self.state is S.SYN_SENT or self.state is S.SYN_RCVD:
+                if self.retransmits == 0:
+                    self._update_rtt(now - (self.retrans_stamp or now))
+            return
+        self.rtt_seq = None
+        self._update_rtt(now - self.rtt_time)
+
+    def _update_rtt(self, r: float) -> None:
+        if r < 0:
+            return
+        if self.srtt is None:
+            self.srtt = r
+            self.rttvar = r / 2
+        else:
+            self.rttvar = 0.75 * self.rttvar + 0.25 * abs(self.srtt - r)
+            self.srtt = 0.875 * self.srtt + 0.125 * r
+        self.rto = self._computed_rto()
+
+    def _congestion_on_ack(self, acked: int, ack: int) -> None:
+        """Reno/NewReno window growth (RFC 5681 §3.1, RFC 6582)."""
+        mss = self.mss
+        if self.in_recovery:
+            if sq.ge(ack, self.recover):
+                self.in_recovery = False
+                self.cwnd = min(self.ssthresh, max(sq.sub(self.snd_nxt, ack), mss) + mss)
+            else:
+                # Partial ACK: retransmit the next hole, deflate by the amount acked.
+                self.cwnd = max(self.cwnd - acked + mss, mss)
+                self.snd_rtx = ack
+                self.rtx_end = min_seq(sq.add(ack, mss), self.snd_nxt)
+            self.dupacks = 0
+            return
+        self.dupacks = 0
+        if self.cwnd < self.ssthresh:
+            self.cwnd += min(acked, mss)
+        else:
+            self.cwnd += max(mss * mss // max(self.cwnd, 1), 1)
+
+    def _on_dupack(self, now: float) -> None:
+        self.dupacks += 1
+        mss = self.mss
+        if self.in_recovery:
+            self.cwnd += mss  # inflate for each segment that left the network
+            return
+        if self.dupacks == 3 and sq.gt(self.snd_nxt, self.recover) or (self.dupacks == 3 and self.recover == self.iss):
+            # Fast retransmit (RFC 5681 §3.2).
+            flight = sq.sub(self.snd_nxt, self.snd_una)
+            self.ssthresh = max(flight // 2, 2 * mss)
+            self.recover = self.snd_nxt
+            self.in_recovery = True
+            self.stats["fast_retransmits"] += 1
+            self.snd_rtx = self.snd_una
+            self.rtx_end = min_seq(sq.add(self.snd_una, mss), self.snd_nxt)
+            self.cwnd = self.ssthresh + 3 * mss
+            self.rtt_seq = None
+            self.stats["retransmits"] += 1
+            self._output(now, force_one=True)
+
+    # ----------------------------------------------------------- inspection
+
+    def info(self) -> dict[str, Any]:
+        """A tcp_info-like snapshot for traces and tests."""
+        return {
+            "state": self.state.value, "snd_una": self.snd_una, "snd_nxt": self.snd_nxt, "rcv_nxt": self.rcv_nxt,
+            "snd_wnd": self.snd_wnd, "rcv_wnd": self.rcv_wnd, "cwnd": self.cwnd, "ssthresh": self.ssthresh,
+            "srtt": self.srtt, "rto": self.rto, "mss": self.mss, "recv_q": len(self.rcv_buf),
+            "send_q": len(self.snd_buf),
+        }
+
+
+class _PeerOpts(Segment):
+    """The options the peer offered, rebuilt from what was negotiated (for SYN-ACK retransmission)."""
+
+    def __init__(self, c: Connection) -> None:
+        super().__init__(c.rport, c.lport, c.irs, 0, SYN, 0,
+                         wscale=0 if c.rcv_wscale else None, sack_ok=c.sack_ok,
+                         ts_val=c.ts_recent if c.ts_ok else None)
