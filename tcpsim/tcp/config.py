@@ -64,6 +64,8 @@ class TcpConfig:
     syn_window: int = 64240
     init_cwnd: int = 10
     congestion_control: str = "cubic"
+    # Nagle as Linux does it (Minshall: hold a small segment only while another small one is unacked).
+    nagle_minshall: bool = True
     # Delayed ACK: Linux's ATO runs from 40 ms (TCP_ATO_MIN) to 200 ms (TCP_DELACK_MAX).
     delack_min: float = 0.04
     delack_max: float = 0.2
@@ -163,6 +165,7 @@ PROFILES: dict[str, TcpConfig] = {
         window_scaling=False, wscale=0, timestamps=False, sack=True,
         rmem=(4096, 17520, 17520), wmem=(4096, 8192, 8192), syn_window=17520, init_cwnd=2,
         congestion_control="reno", delack_min=0.2, delack_max=0.2, isn="random", ip_default_ttl=128,
+        nagle_minshall=False,
     ),
     # The letter of RFC 9293: RTO 1 s initial and minimum (RFC 6298), MSL 2 min.
     "rfc9293": TcpConfig(
@@ -173,7 +176,7 @@ PROFILES: dict[str, TcpConfig] = {
         syncookies=0, tw_reuse=0,
         window_scaling=False, wscale=0, timestamps=False, sack=False,
         rmem=(4096, 65535, 65535), wmem=(4096, 65535, 65535), syn_window=65535, init_cwnd=4,
-        congestion_control="reno", delack_min=0.2, delack_max=0.2, isn="rfc6528",
+        congestion_control="reno", delack_min=0.2, delack_max=0.2, isn="rfc6528", nagle_minshall=False,
     ),
     # Short timers so that a classroom demonstration finishes in seconds.
     "classroom": TcpConfig(

@@ -14,6 +14,7 @@ comment at the branch says which behaviour is which.
 
 from __future__ import annotations
 
+from collections import deque
 from enum import Enum
 from typing import Any
 
@@ -100,7 +101,7 @@ class Connection:
         "keepalive", "keep_idle", "keep_intvl", "keep_cnt", "probes_out", "last_rcv",
         "user_timeout", "syn_retries", "nodelay", "soft_error", "error",
         "quickacks", "delack_segs", "ack_pending",
-        "timers", "_out", "stats", "isn_sent_opts",
+        "timers", "_out", "stats", "sent_times", "snd_sml",
     )
 
     def __init__(self, cfg: TcpConfig, laddr: str, lport: int, raddr: str, rport: int, iss: int) -> None:
@@ -174,7 +175,10 @@ class Connection:
         self._out = Output()
         self.stats = {"retransmits": 0, "segs_out": 0, "segs_in": 0, "challenge_acks": 0, "dup_acks_in": 0,
                       "fast_retransmits": 0, "timeouts": 0}
-        self.isn_sent_opts = True
+        # (end sequence, first transmission time) of each segment in flight: Linux's
+        # retrans_stamp is the original send time of the oldest unacknowledged one.
+        self.sent_times: deque[tuple[int, float]] = deque()
+        self.snd_sml = iss  # end of the last sub-MSS segment sent (Minshall's Nagle)
 
     # ------------------------------------------------------------------ helpers
 
@@ -409,8 +413,9 @@ class Connection:
             self._delete(now, S.CLOSED, "close() in SYN_SENT: TCB deleted, nothing sent", "RFC 9293 §3.10.4", None)
             return self._take()
         if self.rcv_buf or (self.ooo and st in _RECEIVING):
-            return self._reset_and_close(now, "close() with unread received data: RST instead of FIN",
-                                         "RFC 1122 §4.2.2.13", None)
+            self._reset_and_close(now, "close() with unread received data: RST instead of FIN",
+                                  "RFC 1122 §4.2.2.13", None)
+            return self._take()
         self._shutdown_write(now, "close()")
         if self.state is S.FIN_WAIT_2:
             self._arm(TimerKind.FIN_WAIT_2, now + self.cfg.fin_timeout)
@@ -451,7 +456,8 @@ class Connection:
         if st is S.SYN_SENT or st is S.TIME_WAIT:
             self._delete(now, S.CLOSED, cause, "RFC 9293 §3.10.5", None)
             return self._take()
-        return self._reset_and_close(now, cause, "RFC 9293 §3.10.5", None)
+        self._reset_and_close(now, cause, "RFC 9293 §3.10.5", None)
+        return self._take()
 
     def drop_request(self, now: float, cause: str) -> Output:
         """Discard a half-open passive request without a word (its listener went away)."""
@@ -461,11 +467,10 @@ class Connection:
             self._event(Event.CLOSED, "")
         return self._take()
 
-    def _reset_and_close(self, now: float, cause: str, rfc: str, error: str | None) -> Output:
+    def _reset_and_close(self, now: float, cause: str, rfc: str, error: str | None) -> None:
         # An RST carries SND.NXT and, like Linux's active resets, an ACK of what we have.
         self._send(Segment(self.lport, self.rport, self.snd_nxt, self.rcv_nxt, RST | ACK, 0))
         self._delete(now, S.CLOSED, cause, rfc, error)
-        return self._take()
 
     def set_keepalive(self, now: float, on: bool) -> Output:
         self.keepalive = on
@@ -517,12 +522,15 @@ class Connection:
                 self._on_keepalive(now)
             elif kind is TimerKind.PERSIST:
                 self._on_persist(now)
-            elif kind is TimerKind.DELACK:
-                if self.ack_pending and self.state in SYNCHRONIZED:
-                    self._send_ack(now)
+            elif kind is TimerKind.DELACK and self.ack_pending and self.state in SYNCHRONIZED:
+                self._send_ack(now)
             if self.state is S.CLOSED or self.state is S.LISTEN:
                 break
         return self._take()
+
+    def _head_sent_time(self, now: float) -> float:
+        st = self.sent_times
+        return st[0][1] if st else now
 
     def _model_timeout(self, boundary: int, rto_base: float) -> float:
         """Linux tcp_model_timeout(): how long ``boundary`` back-offs from ``rto_base`` take."""
@@ -561,6 +569,8 @@ class Connection:
             return
         if sq.le(self.snd_nxt, self.snd_una):
             return  # nothing outstanding
+        if self.retrans_stamp is None:
+            self.retrans_stamp = self._head_sent_time(now)
         if self._timed_out(now):
             errno = self.soft_error or "ETIMEDOUT"
             if st is S.SYN_RCVD and self.passive:
@@ -687,8 +697,11 @@ class Connection:
                 n = usable
                 end = sq.add(start, n)
                 fin = False
-            if (not retrans and 0 < n < mss and not fin and not self.nodelay and in_flight > 0):
-                return  # Nagle (RFC 896): hold a small segment while data is unacknowledged
+            if (not retrans and 0 < n < mss and not fin and not self.nodelay and in_flight > 0
+                    and (not self.cfg.nagle_minshall or sq.lt(self.snd_una, self.snd_sml))):
+                # Nagle (RFC 896): hold a small segment while data is unacknowledged; Linux
+                # (Minshall's variant) holds it only while another small segment is.
+                return
             flags = ACK
             if n and end == buf_end:
                 flags |= PSH
@@ -703,9 +716,12 @@ class Connection:
             seg_end = sq.add(end, 1) if fin else end
             if retrans:
                 self.snd_rtx = seg_end
-                if sq.gt(seg_end, self.snd_nxt):
-                    self.snd_nxt = seg_end
+                if self.retrans_stamp is None:
+                    self.retrans_stamp = self._head_sent_time(now)
             else:
+                self.sent_times.append((seg_end, now))
+                if n < mss:
+                    self.snd_sml = seg_end
                 if self.rtt_seq is None and self.retransmits == 0:
                     self.rtt_seq = seg_end
                     self.rtt_time = now
@@ -824,6 +840,15 @@ class Connection:
             self._syn_options(reply, _PeerOpts(self))
             self._send(reply)
             return
+
+        if (st is S.SYN_RCVD and not self.passive and flags & SYN and flags & ACK
+                and sq.add(seg.seq, 1) == self.rcv_nxt and seg.ack == self.snd_nxt):
+            # Simultaneous open (RFC 9293 Figure 8, line 6): the peer's SYN-ACK repeats
+            # its SYN and acknowledges ours. Take it as the ACK that completes the handshake.
+            seg = Segment(seg.sport, seg.dport, self.rcv_nxt, seg.ack, flags & ~SYN, seg.window, seg.payload,
+                          ts_val=seg.ts_val, ts_ecr=seg.ts_ecr)
+            flags = seg.flags
+            seg_len = seg.seg_len
 
         # First, check the sequence number.
         if not self._acceptable(seg, seg_len):
@@ -1017,11 +1042,9 @@ class Connection:
         if st is S.ESTABLISHED:
             self._set_state(S.CLOSE_WAIT, "FIN received: the peer has finished sending", "RFC 9293 §3.10.7.4")
         elif st is S.FIN_WAIT_1:
-            if self.fin_seq is not None and sq.gt(self.snd_una, self.fin_seq):
-                self._enter_time_wait(now, S.TIME_WAIT, "FIN received and our FIN acknowledged")
-            else:
-                self._set_state(S.CLOSING, "FIN received while our FIN is unacknowledged: simultaneous close",
-                                "RFC 9293 §3.10.7.4")
+            # Had this segment acknowledged our FIN, step five would have moved us to FIN_WAIT_2.
+            self._set_state(S.CLOSING, "FIN received while our FIN is unacknowledged: simultaneous close",
+                            "RFC 9293 §3.10.7.4")
         elif st is S.FIN_WAIT_2:
             self._enter_time_wait(now, S.TIME_WAIT, "FIN received in FIN_WAIT_2")
 
@@ -1055,6 +1078,9 @@ class Connection:
                 self.snd_buf_seq = sq.add(self.snd_buf_seq, nbytes)
                 self._event(Event.WRITABLE)
             self.snd_una = ack
+            st_q = self.sent_times
+            while st_q and sq.le(st_q[0][0], ack):
+                st_q.popleft()
             if sq.lt(self.snd_rtx, ack):
                 self.snd_rtx = ack
             if sq.lt(self.rtx_end, self.snd_rtx):
@@ -1079,11 +1105,11 @@ class Connection:
                 elif st is S.LAST_ACK:
                     self._delete(now, S.CLOSED, "ACK of our FIN received in LAST_ACK", "RFC 9293 §3.10.7.4", None)
                     return False
-        elif ack == una and not seg.payload and not seg.flags & FIN:
+        elif (ack == una and not seg.payload and not seg.flags & FIN and sq.gt(self.snd_nxt, una)
+              and (seg.window << self.snd_wscale) == self.snd_wnd):
             # A duplicate ACK (RFC 5681 §2): same ACK, no data, window unchanged, data outstanding.
-            if sq.gt(self.snd_nxt, una) and (seg.window << self.snd_wscale) == self.snd_wnd:
-                self.stats["dup_acks_in"] += 1
-                self._on_dupack(now)
+            self.stats["dup_acks_in"] += 1
+            self._on_dupack(now)
         # Update the send window (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2 rule).
         if sq.lt(self.snd_wl1, seg.seq) or (self.snd_wl1 == seg.seq and sq.le(self.snd_wl2, ack)):
             was_zero = self.snd_wnd == 0
@@ -1116,9 +1142,9 @@ class Connection:
     def _rtt_sample(self, now: float, seg: Segment) -> None:
         """RFC 6298 §2: measure one segment at a time, never a retransmitted one (Karn)."""
         if self.rtt_seq is None or sq.lt(seg.ack, self.rtt_seq):
-            if self.state is S.SYN_SENT or self.state is S.SYN_RCVD:
-                if self.retransmits == 0:
-                    self._update_rtt(now - (self.retrans_stamp or now))
+            if (self.state is S.SYN_SENT or self.state is S.SYN_RCVD) and self.retransmits == 0 \
+                    and self.retrans_stamp is not None:
+                self._update_rtt(now - self.retrans_stamp)
             return
         self.rtt_seq = None
         self._update_rtt(now - self.rtt_time)

@@ -9,13 +9,19 @@ clock is the ``now`` passed in, the key and the stream belong to the host.
 from __future__ import annotations
 
 import hashlib
-import random
+from typing import Protocol
+
+
+class RandomSource(Protocol):
+    """What the core needs of a seeded stream (``random.Random`` fits)."""
+
+    def getrandbits(self, k: int, /) -> int: ...
 
 
 class IsnGenerator:
     __slots__ = ("mode", "rng", "secret")
 
-    def __init__(self, mode: str, rng: random.Random) -> None:
+    def __init__(self, mode: str, rng: RandomSource) -> None:
         if mode not in ("rfc6528", "random"):
             raise ValueError(f"unknown ISN generator {mode!r} (expected rfc6528 or random)")
         self.mode = mode

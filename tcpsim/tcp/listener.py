@@ -9,6 +9,7 @@ at the backlog; the accept queue is full when it holds more than the backlog
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter, deque
 from enum import Enum
 
@@ -108,10 +109,8 @@ class Listener:
         if self.syn_queue.pop(child.name, None) is not None:
             self.counters["requests_dropped"] += 1
         else:
-            try:
+            with contextlib.suppress(ValueError):
                 self.accept_queue.remove(child)
-            except ValueError:
-                pass
 
     def accept(self) -> Connection | None:
         if self.accept_queue:

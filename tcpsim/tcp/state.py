@@ -41,8 +41,11 @@ S = State
 
 # Every edge this implementation can take, with what drives it. The RFC's
 # figure also has LISTEN -> SYN_SENT (SEND on a listening socket), which no
-# socket API offers, and SYN_RCVD -> CLOSE_WAIT, which step five (no ACK, no
-# progress) makes unreachable; neither is listed, so neither can be taken.
+# socket API offers; SYN_RCVD -> CLOSE_WAIT, which step five (no ACK, no
+# progress) makes unreachable; and FIN_WAIT_1 -> TIME_WAIT, which the
+# processing rules (and Linux) take as two steps: the ACK of our FIN moves to
+# FIN_WAIT_2 first, then the FIN in the same segment to TIME_WAIT. None of
+# them is listed, so none can be taken.
 TRANSITIONS: dict[tuple[State, State], str] = {
     (S.CLOSED, S.LISTEN): "passive OPEN (listen)",
     (S.CLOSED, S.SYN_SENT): "active OPEN (connect), send SYN",
@@ -60,7 +63,6 @@ TRANSITIONS: dict[tuple[State, State], str] = {
     (S.ESTABLISHED, S.CLOSED): "RST, ABORT or retransmission timeout",
     (S.FIN_WAIT_1, S.FIN_WAIT_2): "rcv ACK of FIN",
     (S.FIN_WAIT_1, S.CLOSING): "rcv FIN, send ACK",
-    (S.FIN_WAIT_1, S.TIME_WAIT): "rcv FIN and ACK of FIN, send ACK",
     (S.FIN_WAIT_1, S.CLOSED): "RST, ABORT or retransmission timeout",
     (S.FIN_WAIT_2, S.TIME_WAIT): "rcv FIN, send ACK",
     (S.FIN_WAIT_2, S.CLOSED): "FIN_WAIT_2 timeout (orphan), RST or ABORT",
