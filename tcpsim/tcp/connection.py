@@ -361,6 +361,31 @@ class Connection:
         c._arm_rto(now)
         return c, c._take()
 
+    @classmethod
+    def from_cookie(cls, cfg: TcpConfig, laddr: str, raddr: str, ack: Segment, mss: int,
+                    peer_wscale: int | None, sack_ok: bool, now: float) -> Connection:
+        """A request rebuilt from a valid SYN cookie, in SYN_RCVD; the caller then feeds it the ACK.
+
+        Only what the cookie carried survives: the MSS (rounded down to the cookie
+        table) and, when timestamps were on, the peer's window scale and SACK.
+        """
+        iss = sq.add(ack.ack, -1)
+        c = cls(cfg, laddr, ack.dport, raddr, ack.sport, iss)
+        c.passive = True
+        c.state = S.LISTEN
+        c.irs = sq.add(ack.seq, -1)
+        c.rcv_nxt = ack.seq
+        c.last_rcv = now
+        syn = Segment(ack.sport, ack.dport, c.irs, 0, SYN, ack.window, mss=mss,
+                      wscale=peer_wscale if ack.ts_val is not None else None,
+                      sack_ok=sack_ok and ack.ts_val is not None, ts_val=ack.ts_val)
+        c._negotiate(syn, we_offer_ws=True)
+        c.snd_nxt = c.snd_rtx = c.rtx_end = sq.add(iss, 1)
+        c.snd_wl1 = c.irs
+        c.snd_wl2 = iss
+        c._set_state(S.SYN_RCVD, "ACK carries a valid SYN cookie: request rebuilt from it", "Linux cookie_v4_check()")
+        return c
+
     def send(self, now: float, data: bytes) -> tuple[int, Output]:
         """SEND: queue up to the free send-buffer space; returns bytes accepted.
 
@@ -545,7 +570,7 @@ class Connection:
         st = self.state
         if st is S.SYN_SENT or st is S.SYN_RCVD:
             if self.passive:
-                limit = cfg.synack_retries
+                limit = self.syn_retries or cfg.synack_retries
             else:
                 limit = self.syn_retries or cfg.syn_retries
                 if st is S.SYN_SENT:
