@@ -13,8 +13,8 @@ CWR = 0x80
 
 TCP_HEADER_LEN = 20
 
-# tcpdump prints flags in this order, with "." standing for ACK.
-_FLAG_LETTERS = ((SYN, "S"), (FIN, "F"), (PSH, "P"), (RST, "R"), (URG, "U"), (ECE, "E"), (CWR, "W"))
+# tcpdump's table order (print-tcp.c): F S R P . U E W, with "." for ACK.
+_FLAG_LETTERS = ((FIN, "F"), (SYN, "S"), (RST, "R"), (PSH, "P"), (ACK, "."), (URG, "U"), (ECE, "E"), (CWR, "W"))
 
 _flags_cache: dict[int, str] = {}
 
@@ -23,11 +23,7 @@ def flags_text(flags: int) -> str:
     """tcpdump's rendering of the flag byte: ``S``, ``S.``, ``.``, ``P.``, ``F.``, ``R``, ``R.``."""
     text = _flags_cache.get(flags)
     if text is None:
-        text = "".join(letter for bit, letter in _FLAG_LETTERS if flags & bit)
-        if flags & ACK:
-            text += "."
-        if not text:
-            text = "none"
+        text = "".join(letter for bit, letter in _FLAG_LETTERS if flags & bit) or "none"
         _flags_cache[flags] = text
     return text
 
