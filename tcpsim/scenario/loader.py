@@ -1,0 +1,124 @@
+"""Scenario files -> validated ``Scenario`` models, or one located ``ScenarioError``.
+
+The pipeline is a few small stages so that later features slot in between:
+
+1. ``parse``: YAML text -> ``Document`` (plain data + node tree for lines);
+   duplicate keys are errors here, since PyYAML would silently keep the last;
+2. (later) ``${param}`` substitution on ``Document.data``;
+3. ``validate``: pydantic model validation; the first error in file order
+   becomes a ``ScenarioError``;
+4. ``Scenario.problems``: cross-references (unknown nodes, duplicate
+   addresses, ...), again reported at their line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from tcpsim.scenario.errors import Document, ScenarioError, format_path
+from tcpsim.scenario.model import Scenario
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate mapping keys instead of keeping the last one."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                if key in seen:
+                    raise _DuplicateKey(key, seen[key], line)
+                seen[key] = line
+            except TypeError:  # unhashable key; the base class reports it
+                continue
+        return super().construct_mapping(node, deep=deep)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: Any, first: int, line: int) -> None:
+        self.key, self.first, self.line = key, first, line
+
+
+def parse(text: str, file: str) -> Document:
+    """YAML text -> ``Document``; raises ``ScenarioError`` for anything that is not a YAML mapping."""
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+    except _DuplicateKey as dup:
+        raise ScenarioError(file, "", f"duplicate key {dup.key!r} (first given on line {dup.first})", dup.line) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        what = " ".join(p for p in (exc.context, exc.problem) if p)
+        raise ScenarioError(file, "", f"invalid YAML: {what}", line) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(file, "", f"invalid YAML: {exc}", None) from None
+    finally:
+        loader.dispose()
+    if root is None:
+        raise ScenarioError(file, "", "empty file; expected a mapping with at least name and hosts", 1)
+    doc = Document(file, data, root)
+    if not isinstance(data, dict):
+        raise ScenarioError(file, "", f"expected a mapping (name:, hosts:, links:, ...) at the top, got {_kind(data)}", 1)
+    return doc
+
+
+def _kind(data: Any) -> str:
+    if isinstance(data, list):
+        return "a list"
+    return f"a {type(data).__name__} value"
+
+
+def validate(doc: Document, *, default_name: str | None = None) -> Scenario:
+    """``Document`` -> ``Scenario``; raises the first problem, in file order, as ``ScenarioError``."""
+    from tcpsim.scenario.errors import from_validation_error
+
+    data = dict(doc.data)
+    if "name" not in data and default_name is not None:
+        data["name"] = default_name
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise from_validation_error(doc, Scenario, exc) from None
+    problems = scenario.problems()
+    if problems:
+        loc, message = min(problems, key=lambda p: doc.line_of(p[0]))
+        raise ScenarioError(doc.file, format_path(loc), message, doc.line_of(loc))
+    return scenario
+
+
+def load_text(text: str, file: str = "<string>", *, default_name: str | None = None) -> Scenario:
+    """Validate a scenario given as YAML text (``file`` only names it in errors)."""
+    return validate(parse(text, file), default_name=default_name)
+
+
+def load_document(path: str | Path) -> tuple[Document, Scenario]:
+    """Read and validate a scenario file, keeping its ``Document`` for later line lookups."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(file, "", "no such file") from None
+    except IsADirectoryError:
+        raise ScenarioError(file, "", "is a directory, expected a .yaml file") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(file, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ScenarioError(file, "", f"cannot read: {exc.strerror}") from None
+    doc = parse(text, file)
+    stem = Path(path).stem
+    return doc, validate(doc, default_name=stem)
+
+
+def load(path: str | Path) -> Scenario:
+    """Read and validate a scenario file."""
+    return load_document(path)[1]

@@ -1,0 +1,138 @@
+"""Building and running scenarios on the network layer."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tcpsim.scenario import ScenarioError, build, builtin_scenarios, load, load_text, run_scenario
+from tcpsim.scenario.build import plan_addresses
+from tcpsim.scenario.loader import parse, validate
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_automatic_addresses_skip_explicit_ones_anywhere_in_the_file() -> None:
+    s = load_text(
+        "name: x\nhosts:\n  a: {}\n  b: {address: 192.0.2.1}\n  c: {}\nrouters: [r1, r2]\n"
+        "links:\n  - {a: a, b: r1}\n  - {a: r1, b: r2, addr_b: 203.0.113.1}\n  - {a: r2, b: b}\n  - {a: r2, b: c}\n"
+    )
+    plan = plan_addresses(s)
+    assert plan.hosts == {"a": "192.0.2.2", "b": "192.0.2.1", "c": "192.0.2.3"}
+    assert plan.link_ends == [
+        ("192.0.2.2", "203.0.113.2"),
+        ("203.0.113.3", "203.0.113.1"),
+        ("203.0.113.4", "192.0.2.1"),
+        ("203.0.113.5", "192.0.2.3"),
+    ]
+    built = build(s)
+    assert built.sim.host("a").address == "192.0.2.2"
+    assert built.sim.nodes["r2"].addresses == ["203.0.113.1", "203.0.113.4", "203.0.113.5"]
+    assert built.router_addresses == {"r1": ["203.0.113.2", "203.0.113.3"], "r2": ["203.0.113.1", "203.0.113.4", "203.0.113.5"]}
+
+
+def test_link_parameters_reach_the_network_per_direction() -> None:
+    s = load_text(
+        "name: x\nhosts:\n  a: {}\n  b: {}\nlinks:\n"
+        "  - {a: a, b: b, delay: 10ms, bandwidth: 1Mbit, queue: 7, mtu: 1400, gilbert: {p: 0.1, r: 0.5},"
+        " a_to_b: {loss: 0.3}, b_to_a: {bandwidth: null, queue: null}}\n"
+    )
+    link = build(s).sim.links["a-b"]
+    ab, ba = (d.params for d in link.directions)
+    assert (ab.delay, ab.bandwidth, ab.loss, ab.queue_packets, ab.mtu) == (0.01, 1e6, 0.3, 7, 1400)
+    assert ab.gilbert is not None
+    assert (ab.gilbert.p, ab.gilbert.r, ab.gilbert.loss_good, ab.gilbert.loss_bad) == (0.1, 0.5, 0.0, 1.0)
+    assert (ba.delay, ba.bandwidth, ba.loss, ba.queue_packets) == (0.01, None, 0.0, None)
+
+
+def test_seed_and_until_overrides() -> None:
+    s = load_text("name: x\nseed: 3\nuntil: 5s\nhosts:\n  a: {}\n")
+    b = build(s, seed=9, until=2.0)
+    assert (b.seed, b.until, b.sim.seed) == (9, 2.0, 9)
+    assert run_scenario(s).built.sim.now == 5.0
+
+
+def test_build_errors_from_the_network_layer_are_located() -> None:
+    doc = parse("name: x\nhosts:\n  a:\n    sysctl: {net.ipv4.ip_default_ttl: 300}\n", "lab.yaml")
+    with pytest.raises(ScenarioError) as info:
+        build(validate(doc), doc=doc)
+    assert str(info.value) == "lab.yaml:4: hosts.a.sysctl: host a: net.ipv4.ip_default_ttl must be 1..255, got 300"
+
+
+def test_a_router_without_links_has_no_address_to_ping() -> None:
+    doc = parse("name: x\nhosts:\n  a: {}\nrouters: [r9]\napps:\n  - {type: ping, host: a, dst: r9}\n", "lab.yaml")
+    with pytest.raises(ScenarioError) as info:
+        build(validate(doc), doc=doc)
+    assert str(info.value) == "lab.yaml:6: apps[0]: router 'r9' has no links, so no address"
+
+
+def test_router_names_and_addresses_as_destinations() -> None:
+    s = load_text(
+        "name: x\nuntil: 10s\nhosts:\n  a: {}\nrouters: [r1]\nlinks:\n  - {a: a, b: r1, delay: 1ms}\n"
+        "apps:\n  - {type: ping, host: a, dst: r1, count: 1}\n  - {type: ping, host: a, dst: 203.0.113.1, count: 1}\n"
+    )
+    apps = run_scenario(s).built.apps
+    assert apps[0].app.dst == apps[1].app.dst == "203.0.113.1"
+    assert apps[0].results()["received"] == 1
+
+
+# -- the built-in scenarios ----------------------------------------------------------------
+
+
+def test_builtins_are_found_next_to_the_package() -> None:
+    found = builtin_scenarios()
+    assert {"ping-ttl", "traceroute", "lossy-link"} <= set(found)
+    assert all(p.parent == REPO / "scenarios" for p in found.values())
+
+
+@pytest.mark.parametrize("name", sorted(builtin_scenarios()))
+def test_every_builtin_is_valid_named_after_its_file_and_described(name: str) -> None:
+    s = load(builtin_scenarios()[name])
+    assert s.name == name
+    assert s.description and "\n" not in s.description
+    assert s.lesson
+
+
+def test_ping_ttl_arrives_as_56() -> None:
+    result = run_scenario(load(REPO / "scenarios" / "ping-ttl.yaml"))
+    (app,) = result.built.apps
+    replies = [line for line in app.lines if line.startswith("64 bytes from 198.51.100.1")]
+    assert len(replies) == 4 and all("ttl=56" in line for line in replies)
+    assert app.results()["received"] == 4
+
+
+def test_traceroute_lists_the_eight_routers_then_the_server() -> None:
+    result = run_scenario(load(REPO / "scenarios" / "traceroute.yaml"))
+    (app,) = result.built.apps
+    hops = [line.split()[1] for line in app.lines[1:]]
+    routers = result.built.router_addresses
+    assert hops == [routers[f"r{i}"][0] for i in range(1, 9)] + ["198.51.100.1"]
+    assert app.results()["reached"] is True
+
+
+def test_lossy_link_loses_pings_and_shows_drops() -> None:
+    result = run_scenario(load(REPO / "scenarios" / "lossy-link.yaml"))
+    res = result.built.apps[0].results()
+    assert res["transmitted"] == 50 and 0 < res["received"] < 50
+    drops = [line for line in result.packet_lines() if line.startswith("# drop")]
+    assert drops and all(re.search(r"\(loss\): IP ", line) for line in drops)
+
+
+# -- the examples in docs/scenario-format.md ------------------------------------------------
+
+
+def doc_examples() -> list[str]:
+    text = (REPO / "docs" / "scenario-format.md").read_text()
+    blocks = re.findall(r"^```yaml\n(.*?)^```", text, flags=re.S | re.M)
+    return [b for b in blocks if b.startswith("name:")]
+
+
+def test_the_doc_has_examples() -> None:
+    assert len(doc_examples()) >= 6
+
+
+@pytest.mark.parametrize("block", doc_examples(), ids=lambda b: b.split("\n", 1)[0][6:])
+def test_doc_examples_validate_and_build(block: str) -> None:
+    build(load_text(block, "docs/scenario-format.md"))
