@@ -1,0 +1,371 @@
+"""The TCP layer of a host: the SimPy adapter around the pure core.
+
+It demultiplexes arriving segments (4-tuple, else listener, else a RST,
+never answering a RST), applies each core :class:`Output` (segments to IP,
+transitions and timer expiries to the trace, events to sockets), and keeps
+at most one pending SimPy wake-up per connection: the earliest deadline the
+core asks for. A wake-up that turns out early or stale does nothing, because
+the core re-checks every deadline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from tcpsim.tcp.config import TcpConfig, make_config
+from tcpsim.tcp.connection import Connection, Event, Output, TimerKind, rst_for_closed
+from tcpsim.tcp.isn import IsnGenerator
+from tcpsim.tcp.listener import Listener, SynDecision
+from tcpsim.tcp.state import State
+from tcpsim.wire.ip import (
+    ICMP_DEST_UNREACH,
+    ICMP_TIME_EXCEEDED,
+    IPPROTO_TCP,
+    UNREACH_HOST,
+    UNREACH_NET,
+    UNREACH_PORT,
+    ICMPMessage,
+    IPPacket,
+)
+from tcpsim.wire.segment import ACK, RST, SYN, Segment
+
+if TYPE_CHECKING:
+    from tcpsim.net.node import Host
+    from tcpsim.net.sim import Simulation
+    from tcpsim.net.socket import Socket
+
+# ICMP (type, code) -> errno, as Linux's icmp_err_convert[] and tcp_v4_err() map them.
+_ICMP_ERRNO = {
+    (ICMP_DEST_UNREACH, UNREACH_NET): "ENETUNREACH",
+    (ICMP_DEST_UNREACH, UNREACH_HOST): "EHOSTUNREACH",
+    (ICMP_DEST_UNREACH, 2): "ENOPROTOOPT",
+    (ICMP_DEST_UNREACH, UNREACH_PORT): "ECONNREFUSED",
+    (ICMP_DEST_UNREACH, 5): "EOPNOTSUPP",
+    (ICMP_DEST_UNREACH, 6): "ENETUNREACH",
+    (ICMP_DEST_UNREACH, 7): "EHOSTDOWN",
+    (ICMP_DEST_UNREACH, 9): "ENETUNREACH",
+    (ICMP_DEST_UNREACH, 10): "EHOSTUNREACH",
+    (ICMP_DEST_UNREACH, 11): "ENETUNREACH",
+    (ICMP_DEST_UNREACH, 12): "EHOSTUNREACH",
+    (ICMP_DEST_UNREACH, 13): "EHOSTUNREACH",
+    (ICMP_DEST_UNREACH, 14): "EHOSTUNREACH",
+    (ICMP_DEST_UNREACH, 15): "EHOSTUNREACH",
+}
+
+Key = tuple[int, str, int]  # (local port, remote address, remote port)
+
+TCP_SYSCTL_PREFIXES = ("net.ipv4.tcp_", "net.core.somaxconn", "net.ipv4.ip_local_port_range")
+
+
+def tcp_overrides(sysctls: dict[str, object]) -> dict[str, Any]:
+    """The entries of a host's sysctls that are TCP knobs (the rest belong to IP)."""
+    from tcpsim.tcp.config import _BY_NAME
+
+    return {k: v for k, v in sysctls.items() if k in _BY_NAME and k not in ("net.ipv4.ip_default_ttl", "ip_default_ttl", "DefaultTTL")}
+
+
+class TcpStack:
+    """All TCP state of one host: connections, listeners, ports, timers."""
+
+    def __init__(self, sim: Simulation, host: Host) -> None:
+        self.sim = sim
+        self.env = sim.env
+        self.host = host
+        self.trace = sim.trace
+        self.cfg: TcpConfig = make_config(host.profile, tcp_overrides(host.sysctls))
+        self.conns: dict[Key, Connection] = {}
+        self.listeners: dict[int, Listener] = {}
+        self.listen_sockets: dict[int, Socket] = {}
+        self.sockets: dict[Connection, Socket] = {}
+        self.bound: dict[int, int] = {}  # port -> sockets that bind()ed it
+        self.port_refs: dict[int, int] = {}  # port -> connections using it as their local port
+        self._wake: dict[Connection, float] = {}
+        self._boot = 0
+        self.isn = IsnGenerator(self.cfg.isn, sim.rng(f"isn:{host.name}:0"))
+        self.cookie_key = sim.rng(f"cookies:{host.name}:0").getrandbits(128).to_bytes(16, "big")
+        self._port_rng = sim.rng(f"ports:{host.name}")
+        self.counters: dict[str, int] = {"rst_sent": 0, "active_opens": 0, "passive_opens": 0, "estab_resets": 0,
+                                         "attempt_fails": 0, "tw_destroyed": 0}
+        host.handlers[IPPROTO_TCP] = self.on_packet
+        host.icmp_error_handlers[IPPROTO_TCP] = self.on_icmp_error
+        host.on_down.append(self.crash)
+        host.on_up.append(self.reboot)
+        host.tcp = self  # type: ignore[attr-defined]
+
+    # ---------------------------------------------------------------- config
+
+    def set_sysctl(self, name: str, value: object) -> None:
+        """Change a knob at run time; new connections and listeners see it."""
+        self.host.sysctls[name] = value
+        self.cfg = make_config(self.host.profile, tcp_overrides(self.host.sysctls))
+
+    # ------------------------------------------------------------- packet in
+
+    def on_packet(self, pkt: IPPacket) -> None:
+        seg = pkt.payload
+        if not isinstance(seg, Segment):
+            return
+        now = self.env.now
+        key = (seg.dport, pkt.src, seg.sport)
+        conn = self.conns.get(key)
+        if conn is not None:
+            if conn.state is State.SYN_RCVD and conn.passive and seg.flags & ACK and not seg.flags & (RST | SYN) \
+                    and seg.ack == conn.snd_nxt:
+                lst = self.listeners.get(conn.lport)
+                if lst is not None and not lst.admit(conn):
+                    # Accept queue full: drop the handshake's ACK (Linux ListenOverflows);
+                    # the client's retransmission may succeed later.
+                    if self.cfg.abort_on_overflow:
+                        self._send_seg(pkt.src, Segment(seg.dport, seg.sport, seg.ack, 0, RST, 0))
+                        self._apply(conn, conn.abort(now, "accept queue full and tcp_abort_on_overflow=1"))
+                    return
+            out = conn.on_segment(now, seg)
+            reuse = any(ev is Event.CLOSED and d == "reuse" for ev, d in out.events)
+            self._apply(conn, out)
+            if reuse:
+                # The TIME_WAIT connection gave way to a new SYN: hand it to the listener.
+                self._to_listener(now, pkt, seg)
+            return
+        self._to_listener(now, pkt, seg)
+
+    def _to_listener(self, now: float, pkt: IPPacket, seg: Segment) -> None:
+        lst = self.listeners.get(seg.dport)
+        if lst is None or lst.state is not State.LISTEN:
+            rst = rst_for_closed(seg)
+            if rst is not None:
+                self.counters["rst_sent"] += 1
+                self._send_seg(pkt.src, rst)
+            return
+        iss = self.isn(now, self.host.address, seg.dport, pkt.src, seg.sport)
+        decision, child, out, reply = lst.on_segment(now, pkt.src, seg, iss)
+        if decision is SynDecision.CHILD:
+            assert child is not None and out is not None
+            self.counters["passive_opens"] += 1
+            self.add_conn(child, None)
+            self._apply(child, out)
+        elif decision is SynDecision.COOKIE and reply is not None:
+            self._send_seg(pkt.src, reply)
+        elif decision is SynDecision.COOKIE_CHILD:
+            assert child is not None and out is not None
+            self.counters["passive_opens"] += 1
+            self.add_conn(child, None)
+            self._apply(child, out)
+        elif decision is SynDecision.RST and reply is not None:
+            self.counters["rst_sent"] += 1
+            self._send_seg(pkt.src, reply)
+        elif decision is SynDecision.DROP:
+            self.trace.count(self.host.name, "tcp:listen_drops")
+
+    def on_icmp_error(self, pkt: IPPacket, icmp: ICMPMessage) -> None:
+        quoted = icmp.quoted
+        if quoted is None or not isinstance(quoted.payload, Segment):
+            return
+        seg = quoted.payload
+        if icmp.type == ICMP_TIME_EXCEEDED:
+            errno = "EHOSTUNREACH"
+        else:
+            errno = _ICMP_ERRNO.get((icmp.type, icmp.code), "")
+        if not errno:
+            return
+        conn = self.conns.get((seg.sport, quoted.dst, seg.dport))
+        if conn is None:
+            return
+        self._apply(conn, conn.on_icmp(self.env.now, errno, seg.seq))
+
+    # ------------------------------------------------------------ packet out
+
+    def _send_seg(self, dst: str, seg: Segment) -> None:
+        self.host.ip_send(dst, IPPROTO_TCP, seg)
+
+    def _apply(self, conn: Connection, out: Output) -> None:
+        """Carry out one core Output: send, record, notify, re-arm."""
+        host = self.host
+        if out.transitions:
+            now = self.env.now
+            name = host.name
+            for old, new, cause, rfc in out.transitions:
+                self.trace.state(now, name, conn.name, old.value, new.value, cause, rfc)
+                self.trace.count(name, "tcp:enter:" + new.value)
+        if out.fired:
+            now = self.env.now
+            for kind in out.fired:
+                self.trace.timer(now, host.name, conn.name, kind.value)
+                if kind is TimerKind.RETRANSMIT and conn.passive and conn.state is State.SYN_RCVD:
+                    lst = self.listeners.get(conn.lport)
+                    if lst is not None:
+                        lst.synack_retransmitted(conn)
+        if host.up:
+            ip_send = host.ip_send
+            for seg in out.segments:
+                ip_send(conn.raddr, IPPROTO_TCP, seg)
+        closed = False
+        if out.events:
+            sock = self.sockets.get(conn)
+            for ev, detail in out.events:
+                if ev is Event.CLOSED:
+                    closed = True
+                elif ev is Event.CONNECTED and conn.passive:
+                    lst = self.listeners.get(conn.lport)
+                    if lst is not None:
+                        lst.established(conn)
+                        lsock = self.listen_sockets.get(conn.lport)
+                        if lsock is not None:
+                            lsock._notify_accept()
+                if ev is Event.ERROR:
+                    self.trace.app(self.env.now, host.name, sock.app if sock is not None else "", "error",
+                                   {"errno": detail, "conn": conn.name})
+                if sock is not None:
+                    sock._on_event(ev, detail)
+        if closed:
+            self._forget(conn)
+            return
+        dl = conn.next_deadline()
+        if dl is not None:
+            pending = self._wake.get(conn)
+            if pending is None or dl < pending:
+                self._wake[conn] = dl
+                self.sim.call_at(max(dl, self.env.now), self._on_wake, conn, dl)
+
+    def _on_wake(self, conn: Connection, dl: float) -> None:
+        if self._wake.get(conn) != dl:
+            return  # superseded by an earlier wake-up, which re-armed this one
+        del self._wake[conn]
+        key = (conn.lport, conn.raddr, conn.rport)
+        if self.conns.get(key) is not conn:
+            return
+        # The wake-up was scheduled for ``dl``; float addition may land a hair before it.
+        now = self.env.now
+        out = conn.on_timer(dl if now < dl else now)
+        self._apply(conn, out)
+
+    def add_conn(self, conn: Connection, sock: Socket | None) -> None:
+        self.conns[(conn.lport, conn.raddr, conn.rport)] = conn
+        self.port_refs[conn.lport] = self.port_refs.get(conn.lport, 0) + 1
+        if sock is not None:
+            self.sockets[conn] = sock
+
+    def _forget(self, conn: Connection) -> None:
+        key = (conn.lport, conn.raddr, conn.rport)
+        if self.conns.get(key) is conn:
+            del self.conns[key]
+            n = self.port_refs.get(conn.lport, 0) - 1
+            if n > 0:
+                self.port_refs[conn.lport] = n
+            else:
+                self.port_refs.pop(conn.lport, None)
+        self._wake.pop(conn, None)
+        if conn.passive:
+            lst = self.listeners.get(conn.lport)
+            if lst is not None:
+                lst.forget(conn)
+        sock = self.sockets.pop(conn, None)
+        if sock is not None:
+            sock._release_port()
+
+    # ----------------------------------------------------------- ports
+
+    def ephemeral_port(self, raddr: str, rport: int) -> int | None:
+        """Linux __inet_hash_connect(): start at a random offset, take the first port whose
+        4-tuple to this destination is free (TIME_WAIT holds it unless tcp_tw_reuse)."""
+        lo, hi = self.cfg.local_port_range
+        n = hi - lo + 1
+        # Linux (4.6+) tries ports of one parity from a random offset, then the other.
+        offset = self._port_rng.randrange(n) & ~1
+        conns = self.conns
+        for port in _port_order(lo, n, offset):
+            if port in self.bound or port in self.listeners:
+                continue
+            c = conns.get((port, raddr, rport))
+            if c is None:
+                return port
+            if c.state is State.TIME_WAIT and self._tw_reusable(c):
+                self._forget_tw(c)
+                return port
+        return None
+
+    def _tw_reusable(self, c: Connection) -> bool:
+        # tcp_twsk_unique(): reuse needs timestamps and at least 1 s since the last segment.
+        reuse = self.cfg.tw_reuse
+        if reuse == 0 or (reuse == 2 and not c.raddr.startswith("127.")):
+            return False
+        return c.ts_ok and self.env.now - c.last_rcv >= 1.0
+
+    def _forget_tw(self, c: Connection) -> None:
+        out = Output()
+        c._set_state(State.CLOSED, "TIME_WAIT 4-tuple reused by connect() (tcp_tw_reuse)", "Linux tcp_tw_reuse")
+        c.timers.clear()
+        out.transitions, c._out = c._out.transitions, Output()
+        self._apply(c, out)
+        self._forget(c)
+
+    # ----------------------------------------------------------- crash
+
+    def crash(self) -> None:
+        """The host stopped: every TCB and listener is lost; nothing is sent."""
+        now = self.env.now
+        for conn in list(self.conns.values()):
+            self.trace.state(now, self.host.name, conn.name, conn.state.value, State.CLOSED.value,
+                             "host crashed: TCB lost", "")
+            sock = self.sockets.get(conn)
+            if sock is not None:
+                sock._on_crash()
+        for port, lst in list(self.listeners.items()):
+            self.trace.state(now, self.host.name, lst.name, lst.state.value, State.CLOSED.value,
+                             "host crashed: listener lost", "")
+            lsock = self.listen_sockets.get(port)
+            if lsock is not None:
+                lsock._on_crash()
+        self.conns.clear()
+        self.port_refs.clear()
+        self.listeners.clear()
+        self.listen_sockets.clear()
+        self.sockets.clear()
+        self.bound.clear()
+        self._wake.clear()
+
+    def reboot(self) -> None:
+        """Fresh state and a new ISN space."""
+        self._boot += 1
+        self.isn = IsnGenerator(self.cfg.isn, self.sim.rng(f"isn:{self.host.name}:{self._boot}"))
+        self.cookie_key = self.sim.rng(f"cookies:{self.host.name}:{self._boot}").getrandbits(128).to_bytes(16, "big")
+
+    # ----------------------------------------------------------- sockets
+
+    def socket(self, app: str = "") -> Socket:
+        from tcpsim.net.socket import Socket
+
+        return Socket(self, app)
+
+    def connections(self) -> list[Connection]:
+        return list(self.conns.values())
+
+    def netstat(self) -> list[tuple[str, str, str, int, int]]:
+        """(local, foreign, state, recv-q, send-q) rows, listeners first."""
+        rows = [(f"{lst.laddr}:{lst.lport}", "0.0.0.0:*", lst.state.value, len(lst.accept_queue), lst.backlog)
+                for lst in self.listeners.values()]
+        for c in self.conns.values():
+            rows.append((f"{c.laddr}:{c.lport}", f"{c.raddr}:{c.rport}", c.state.value, len(c.rcv_buf),
+                         len(c.snd_buf)))
+        return rows
+
+
+def _port_order(lo: int, n: int, offset: int) -> Iterator[int]:
+    for i in range((n + 1) // 2):
+        yield lo + (offset + 2 * i) % n
+    for i in range(n // 2):
+        yield lo + (offset + 1 + 2 * i) % n
+
+
+def stack_of(host: Host) -> TcpStack:
+    """The host's TCP layer, created on first use."""
+    stack = getattr(host, "tcp", None)
+    if stack is None:
+        from tcpsim.net.node import Host as _Host
+
+        assert isinstance(host, _Host)
+        stack = TcpStack(host.sim, host)
+    return stack
+
+
+__all__ = ["TcpStack", "stack_of"]
