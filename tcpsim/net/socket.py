@@ -489,20 +489,12 @@ class Socket:
             self._serve_recv()
 
     def _on_crash(self) -> None:
-        """The host crashed under this socket: blocked calls end (the app dies with the host)."""
+        """The host crashed under this socket. Blocked calls never return: the app died
+        with its host, so its SimPy process is simply never resumed."""
         self.pending_error = None
         self.conn = None
         self.listener = None
-        err = SocketError("ECONNABORTED", "host crashed")
-        if self._connect_ev is not None:
-            self._connect_ev.fail(err)
-            self._connect_ev = None
-        for ev, _ in self._recv_waiters:
-            ev.fail(err)
+        self._connect_ev = None
         self._recv_waiters.clear()
-        if self._send_waiter is not None:
-            self._send_waiter[0].fail(err)
-            self._send_waiter = None
-        for aev in self._accept_waiters:
-            aev.fail(err)
+        self._send_waiter = None
         self._accept_waiters.clear()

@@ -256,6 +256,10 @@ def make_config(profile: str = "linux", overrides: dict[str, Any] | None = None)
             changes["delack_min"] = changes["delack_max"] = 0.1 * _coerce(knob, 0, value)
             continue
         v = _coerce(knob, getattr(cfg, knob.field), value)
+        if knob.field == "congestion_control" and v not in ("reno", "newreno", "cubic"):
+            raise KnobError(f"{name}: expected one of reno, newreno, cubic, got {value!r}")
+        if knob.field == "isn" and v not in ("rfc6528", "random"):
+            raise KnobError(f"{name}: expected rfc6528 or random, got {value!r}")
         if name in _MILLISECOND_NAMES:
             v = v / 1000.0
         changes[knob.field] = v

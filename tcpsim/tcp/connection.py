@@ -19,6 +19,7 @@ from enum import Enum
 from typing import Any
 
 from tcpsim.tcp import seq as sq
+from tcpsim.tcp.cc import make_cc
 from tcpsim.tcp.config import TcpConfig
 from tcpsim.tcp.state import SYNCHRONIZED, TRANSITIONS, State, TransitionError
 from tcpsim.wire.segment import ACK, FIN, PSH, RST, SYN, Segment
@@ -96,7 +97,7 @@ class Connection:
         "rcv_nxt", "rcv_wnd", "rcv_cap", "rcv_buf", "ooo", "ooo_fin",
         "snd_buf", "snd_buf_seq", "snd_cap", "fin_pending", "fin_seq", "rd_shut", "wr_shut", "peer_fin",
         "mss", "our_mss", "snd_wscale", "rcv_wscale", "sack_ok", "ts_ok", "ts_recent",
-        "cwnd", "ssthresh", "dupacks", "recover", "in_recovery",
+        "cwnd", "ssthresh", "dupacks", "recover", "in_recovery", "cc", "sacked", "high_rxt",
         "srtt", "rttvar", "rto", "retransmits", "rtt_seq", "rtt_time", "retrans_stamp",
         "keepalive", "keep_idle", "keep_intvl", "keep_cnt", "probes_out", "last_rcv",
         "user_timeout", "syn_retries", "nodelay", "soft_error", "error",
@@ -150,6 +151,10 @@ class Connection:
         self.dupacks = 0
         self.recover = iss
         self.in_recovery = False
+        self.cc = make_cc(cfg.congestion_control)
+        # SACK scoreboard (RFC 6675): sorted, disjoint (start, end) ranges above SND.UNA.
+        self.sacked: list[tuple[int, int]] = []
+        self.high_rxt = iss
         self.srtt: float | None = None
         self.rttvar = 0.0
         self.rto = cfg.rto_initial
@@ -625,9 +630,11 @@ class Connection:
         else:
             self.rto = min(self.rto * 2, cfg.rto_max)
             # RFC 5681 §3.1 (4): after an RTO the loss window is one segment.
-            flight = sq.sub(self.snd_nxt, self.snd_una)
-            self.ssthresh = max(flight // 2, 2 * self.mss)
+            if self.retransmits == 1:
+                # RFC 5681 §3.1: ssthresh falls once; later back-offs of the same loss keep it.
+                self.ssthresh = self.cc.ssthresh_on_loss(self, now)
             self.cwnd = self.mss
+            self.cc.on_rto(self, now)
             self.dupacks = 0
             self.in_recovery = False
             self.recover = self.snd_nxt
@@ -673,7 +680,7 @@ class Connection:
     def snd_buf_unsent(self) -> int:
         return len(self.snd_buf) - sq.sub(self.snd_nxt, self.snd_buf_seq) if sq.ge(self.snd_nxt, self.snd_buf_seq) else len(self.snd_buf)
 
-    def _output(self, now: float, force_one: bool = False) -> None:
+    def _output(self, now: float, force_one: bool = False, new_one: bool = False) -> None:
         """Send what the windows allow: retransmissions first, then new data, then the FIN.
 
         ``snd_rtx``..``rtx_end`` is the range still to be retransmitted (all of
@@ -683,13 +690,23 @@ class Connection:
         """
         if self.state not in _SENDING:
             return
+        if self.in_recovery and self.sack_ok and not (force_one or new_one):
+            self._sack_output(now)
+            return
         mss = self.mss
         buf_seq = self.snd_buf_seq
         buf_end = sq.add(buf_seq, len(self.snd_buf))
         fin_seq = self.fin_seq
-        wnd = min(self.snd_wnd, self.cwnd)
+        wnd = self.snd_wnd + sq.sub(self.snd_nxt, self.snd_una) if new_one else min(self.snd_wnd, self.cwnd)
         while True:
-            retrans = sq.lt(self.snd_rtx, self.rtx_end)
+            retrans = not new_one and sq.lt(self.snd_rtx, self.rtx_end)
+            if retrans and self.sacked and not force_one:
+                # After a timeout, go back N but skip what the peer has SACKed.
+                for a, b in self.sacked:
+                    if sq.le(a, self.snd_rtx) and sq.lt(self.snd_rtx, b):
+                        self.snd_rtx = b
+                        break
+                retrans = sq.lt(self.snd_rtx, self.rtx_end)
             start = self.snd_rtx if retrans else self.snd_nxt
             limit_end = self.rtx_end if retrans else buf_end
             if fin_seq is not None and sq.lt(fin_seq, limit_end):
@@ -755,7 +772,7 @@ class Connection:
                 self.rtx_end = seg_end
             if TimerKind.RETRANSMIT not in self.timers:
                 self._arm_rto(now)
-            if fin or force_one:
+            if fin or force_one or new_one:
                 return
 
     # --------------------------------------------------------- segment arrives
@@ -1092,6 +1109,8 @@ class Connection:
             self._challenge_ack(now)
             return False
         st = self.state
+        if seg.sack and self.sack_ok:
+            self._update_scoreboard(seg.sack)
         if sq.gt(ack, una):
             acked = sq.sub(ack, una)
             self._rtt_sample(now, seg)
@@ -1113,7 +1132,9 @@ class Connection:
             self.retransmits = 0
             self.retrans_stamp = None
             self.probes_out = 0
-            self._congestion_on_ack(acked, ack)
+            if self.sacked:
+                self._trim_scoreboard(ack)
+            self._congestion_on_ack(acked, ack, now)
             if ack == self.snd_nxt:
                 self._disarm(TimerKind.RETRANSMIT)
             else:
@@ -1185,45 +1206,153 @@ class Connection:
             self.srtt = 0.875 * self.srtt + 0.125 * r
         self.rto = self._computed_rto()
 
-    def _congestion_on_ack(self, acked: int, ack: int) -> None:
-        """Reno/NewReno window growth (RFC 5681 §3.1, RFC 6582)."""
+    def flight_size(self) -> int:
+        return sq.sub(self.snd_nxt, self.snd_una)
+
+    def _congestion_on_ack(self, acked: int, ack: int, now: float) -> None:
+        """Window growth, and the end of loss recovery (RFC 5681 §3.1, RFC 6582, RFC 6675)."""
         mss = self.mss
         if self.in_recovery:
             if sq.ge(ack, self.recover):
                 self.in_recovery = False
-                self.cwnd = min(self.ssthresh, max(sq.sub(self.snd_nxt, ack), mss) + mss)
-            else:
-                # Partial ACK: retransmit the next hole, deflate by the amount acked.
+                # RFC 6582 §3.2 (3): deflate to min(ssthresh, FlightSize + SMSS).
+                self.cwnd = min(self.ssthresh, max(sq.sub(self.snd_nxt, ack), 0) + mss)
+            elif not self.sack_ok:
+                # NewReno partial ACK: retransmit the next hole, deflate by the amount acked.
                 self.cwnd = max(self.cwnd - acked + mss, mss)
                 self.snd_rtx = ack
                 self.rtx_end = min_seq(sq.add(ack, mss), self.snd_nxt)
             self.dupacks = 0
             return
         self.dupacks = 0
-        if self.cwnd < self.ssthresh:
-            self.cwnd += min(acked, mss)
-        else:
-            self.cwnd += max(mss * mss // max(self.cwnd, 1), 1)
+        if self.retransmits == 0 or not sq.lt(ack, self.recover):
+            self.cc.on_ack(self, acked, now)
+            # Send-buffer autotuning (Linux tcp_sndbuf_expand()): room for two windows.
+            want = 2 * self.cwnd
+            if want > self.snd_cap:
+                self.snd_cap = min(want, self.cfg.wmem[2])
 
     def _on_dupack(self, now: float) -> None:
         self.dupacks += 1
         mss = self.mss
         if self.in_recovery:
-            self.cwnd += mss  # inflate for each segment that left the network
+            if not self.sack_ok:
+                self.cwnd += mss  # NewReno: inflate for each segment that left the network
             return
-        if self.dupacks == 3 and sq.gt(self.snd_nxt, self.recover) or (self.dupacks == 3 and self.recover == self.iss):
-            # Fast retransmit (RFC 5681 §3.2).
-            flight = sq.sub(self.snd_nxt, self.snd_una)
-            self.ssthresh = max(flight // 2, 2 * mss)
-            self.recover = self.snd_nxt
-            self.in_recovery = True
-            self.stats["fast_retransmits"] += 1
-            self.snd_rtx = self.snd_una
-            self.rtx_end = min_seq(sq.add(self.snd_una, mss), self.snd_nxt)
+        if self.dupacks >= 3 or (self.sack_ok and self._is_lost(self.snd_una)):
+            self._enter_recovery(now)
+
+    def _enter_recovery(self, now: float) -> None:
+        """Fast retransmit (RFC 5681 §3.2) into NewReno (RFC 6582) or SACK recovery (RFC 6675)."""
+        if self.in_recovery or not (sq.gt(self.snd_nxt, self.recover) or self.recover == self.iss
+                                    or sq.ge(self.snd_una, self.recover)):
+            return
+        mss = self.mss
+        self.ssthresh = self.cc.ssthresh_on_loss(self, now)
+        self.recover = self.snd_nxt
+        self.in_recovery = True
+        self.stats["fast_retransmits"] += 1
+        self.stats["retransmits"] += 1
+        self.rtt_seq = None
+        self.snd_rtx = self.snd_una
+        self.rtx_end = min_seq(sq.add(self.snd_una, mss), self.snd_nxt)
+        if self.sack_ok:
+            self.cwnd = self.ssthresh
+            self.high_rxt = self.rtx_end
+        else:
             self.cwnd = self.ssthresh + 3 * mss
-            self.rtt_seq = None
-            self.stats["retransmits"] += 1
-            self._output(now, force_one=True)
+        self._output(now, force_one=True)
+        if self.sack_ok:
+            self._output(now)
+
+    # ---------------------------------------------------------------- SACK
+
+    def _update_scoreboard(self, blocks: tuple[tuple[int, int], ...]) -> None:
+        una, nxt = self.snd_una, self.snd_nxt
+        ranges = self.sacked
+        for a, b in blocks:
+            if not (sq.lt(a, b) and sq.lt(una, b) and sq.le(b, nxt)):
+                continue  # stale, or for data never sent (RFC 2018 §4: ignore)
+            if sq.lt(a, una):
+                a = una
+            ranges.append((a, b))
+        if not ranges:
+            return
+        ranges.sort(key=lambda r: sq.sub(r[0], una))
+        merged: list[tuple[int, int]] = []
+        for a, b in ranges:
+            if merged and sq.le(a, merged[-1][1]):
+                if sq.gt(b, merged[-1][1]):
+                    merged[-1] = (merged[-1][0], b)
+            else:
+                merged.append((a, b))
+        self.sacked = merged
+
+    def _trim_scoreboard(self, ack: int) -> None:
+        out = []
+        for a, b in self.sacked:
+            if sq.le(b, ack):
+                continue
+            out.append((ack, b) if sq.lt(a, ack) else (a, b))
+        self.sacked = out
+
+    def _is_lost(self, seqno: int) -> bool:
+        """RFC 6675 IsLost: DupThresh discontiguous SACKed ranges, or more than
+        (DupThresh - 1) * SMSS SACKed bytes, above ``seqno``."""
+        n = 0
+        nbytes = 0
+        for a, b in self.sacked:
+            if sq.gt(b, seqno):
+                n += 1
+                nbytes += sq.sub(b, a if sq.gt(a, seqno) else seqno)
+        return n >= 3 or nbytes > 2 * self.mss
+
+    def _holes(self) -> list[tuple[int, int]]:
+        """Un-SACKed ranges between SND.UNA and the highest SACKed byte."""
+        holes = []
+        cur = self.snd_una
+        for a, b in self.sacked:
+            if sq.lt(cur, a):
+                holes.append((cur, a))
+            cur = b
+        return holes
+
+    def _pipe(self) -> int:
+        """RFC 6675 SetPipe: bytes believed to be in the network."""
+        pipe = 0
+        high_rxt = self.high_rxt
+        for a, b in self._holes():
+            rtx = max(0, min(sq.sub(high_rxt, a), sq.sub(b, a)))
+            if self._is_lost(a):
+                pipe += rtx
+            else:
+                pipe += sq.sub(b, a) + rtx
+        top = self.sacked[-1][1] if self.sacked else self.snd_una
+        pipe += max(sq.sub(self.snd_nxt, top), 0)
+        return pipe
+
+    def _sack_output(self, now: float) -> None:
+        """Transmit during SACK recovery while cwnd - pipe >= SMSS (RFC 6675 §5, NextSeg)."""
+        mss = self.mss
+        for _ in range(1000):
+            if self.cwnd - self._pipe() < mss:
+                return
+            nxt = None
+            for a, b in self._holes():
+                start = a if sq.ge(a, self.high_rxt) else self.high_rxt
+                if sq.lt(start, b) and self._is_lost(start):
+                    nxt = (start, min_seq(sq.add(start, mss), b))
+                    break
+            if nxt is not None:
+                self.snd_rtx, self.rtx_end = nxt
+                self.high_rxt = nxt[1]
+                self.stats["retransmits"] += 1
+                self._output(now, force_one=True)
+                continue
+            before = self.snd_nxt
+            self._output(now, new_one=True)
+            if self.snd_nxt == before:
+                return
 
     # ----------------------------------------------------------- inspection
 
