@@ -81,6 +81,8 @@ class TcpStack:
         self.bound: dict[int, int] = {}  # port -> sockets that bind()ed it
         self.port_refs: dict[int, int] = {}  # port -> connections using it as their local port
         self._wake: dict[Connection, float] = {}
+        self._samples = sim.trace.keep_samples
+        self._last_sample: dict[Connection, tuple[object, ...]] = {}
         self._boot = 0
         self.isn = IsnGenerator(self.cfg.isn, sim.rng(f"isn:{host.name}:0"))
         self.cookie_key = sim.rng(f"cookies:{host.name}:0").getrandbits(128).to_bytes(16, "big")
@@ -199,6 +201,8 @@ class TcpStack:
             ip_send = host.ip_send
             for seg in out.segments:
                 ip_send(conn.raddr, IPPROTO_TCP, seg)
+        if self._samples:
+            self._sample(conn)
         closed = False
         if out.events:
             sock = self.sockets.get(conn)
@@ -226,6 +230,19 @@ class TcpStack:
             if pending is None or dl < pending:
                 self._wake[conn] = dl
                 self.sim.call_at(max(dl, self.env.now), self._on_wake, conn, dl)
+
+    def _sample(self, conn: Connection) -> None:
+        """Record the TCB variables that changed (trace level ``full``)."""
+        flight = (conn.snd_nxt - conn.snd_una) & 0xFFFFFFFF
+        values = (conn.cwnd, conn.ssthresh, conn.srtt, conn.rto, flight, conn.rcv_wnd, conn.snd_wnd)
+        last = self._last_sample.get(conn)
+        if last == values:
+            return
+        self._last_sample[conn] = values
+        names = ("cwnd", "ssthresh", "srtt", "rto", "flight", "rcv_wnd", "snd_wnd")
+        changed = {n: v for i, (n, v) in enumerate(zip(names, values, strict=True))
+                   if last is None or last[i] != v}
+        self.trace.sample(self.env.now, self.host.name, conn.name, changed)
 
     def _on_wake(self, conn: Connection, dl: float) -> None:
         if self._wake.get(conn) != dl:
@@ -255,6 +272,7 @@ class TcpStack:
             else:
                 self.port_refs.pop(conn.lport, None)
         self._wake.pop(conn, None)
+        self._last_sample.pop(conn, None)
         if conn.passive:
             lst = self.listeners.get(conn.lport)
             if lst is not None:
