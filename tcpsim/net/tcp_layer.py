@@ -81,6 +81,7 @@ class TcpStack:
         self.bound: dict[int, int] = {}  # port -> sockets that bind()ed it
         self.port_refs: dict[int, int] = {}  # port -> connections using it as their local port
         self._wake: dict[Connection, float] = {}
+        self.tw_count = 0
         self._samples = sim.trace.keep_samples
         self._last_sample: dict[Connection, tuple[object, ...]] = {}
         self._boot = 0
@@ -189,6 +190,23 @@ class TcpStack:
             for old, new, cause, rfc in out.transitions:
                 self.trace.state(now, name, conn.name, old.value, new.value, cause, rfc)
                 self.trace.count(name, "tcp:enter:" + new.value)
+                if new is State.TIME_WAIT:
+                    self.tw_count += 1
+                elif old is State.TIME_WAIT:
+                    self.tw_count -= 1
+            if conn.state is State.TIME_WAIT and self.tw_count > self.cfg.max_tw_buckets:
+                # tcp_max_tw_buckets: the TIME_WAIT socket is destroyed at once (TCPTimeWaitOverflow).
+                self.counters["tw_destroyed"] += 1
+                self.trace.count(name, "tcp:tw_overflow")
+                conn._set_state(State.CLOSED, "TIME_WAIT bucket table full (tcp_max_tw_buckets): destroyed",
+                                "Linux tcp_max_tw_buckets")
+                conn.timers.clear()
+                extra = conn._take()
+                out.transitions += extra.transitions
+                out.events.append((Event.CLOSED, ""))
+                for old, new, cause, rfc in extra.transitions:
+                    self.trace.state(now, name, conn.name, old.value, new.value, cause, rfc)
+                    self.tw_count -= 1
         if out.fired:
             now = self.env.now
             for kind in out.fired:
@@ -335,6 +353,7 @@ class TcpStack:
             if lsock is not None:
                 lsock._on_crash()
         self.conns.clear()
+        self.tw_count = 0
         self.port_refs.clear()
         self.listeners.clear()
         self.listen_sockets.clear()

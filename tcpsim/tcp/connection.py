@@ -1109,6 +1109,11 @@ class Connection:
             self._challenge_ack(now)
             return False
         st = self.state
+        # Linux tcp_ack(): any valid ACK shows the peer is alive: keepalive probes and
+        # soft errors are forgotten.
+        self.probes_out = 0
+        if sq.ge(ack, una):
+            self.soft_error = None
         if seg.sack and self.sack_ok:
             self._update_scoreboard(seg.sack)
         if sq.gt(ack, una):
