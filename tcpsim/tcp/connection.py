@@ -102,7 +102,7 @@ class Connection:
         "keepalive", "keep_idle", "keep_intvl", "keep_cnt", "probes_out", "last_rcv",
         "user_timeout", "syn_retries", "nodelay", "soft_error", "error",
         "quickacks", "delack_segs", "ack_pending",
-        "timers", "_out", "stats", "sent_times", "snd_sml",
+        "timers", "_out", "stats", "sent_times", "snd_sml", "rcvq_time", "rcvq_copied", "rcvq_space",
     )
 
     def __init__(self, cfg: TcpConfig, laddr: str, lport: int, raddr: str, rport: int, iss: int) -> None:
@@ -184,6 +184,10 @@ class Connection:
         # retrans_stamp is the original send time of the oldest unacknowledged one.
         self.sent_times: deque[tuple[int, float]] = deque()
         self.snd_sml = iss  # end of the last sub-MSS segment sent (Minshall's Nagle)
+        # Receive-buffer autotuning (Linux tcp_rcv_space_adjust()): bytes the app read per RTT.
+        self.rcvq_time: float | None = None
+        self.rcvq_copied = 0
+        self.rcvq_space = 0
 
     # ------------------------------------------------------------------ helpers
 
@@ -416,12 +420,37 @@ class Connection:
         if n:
             before = self.rcv_wnd
             del self.rcv_buf[:n]
+            self._rcv_space_adjust(now, n)
             free = self.rcv_cap - len(self.rcv_buf)
             # Receiver-side silly window avoidance (RFC 9293 §3.8.6.2.2): announce
-            # the opening only once it reaches min(cap/2, MSS).
-            if self.state in _RECEIVING and free - before >= min(self.rcv_cap // 2, self.mss):
+            # the opening only once it reaches min(cap/2, MSS). And, as Linux's
+            # tcp_cleanup_rbuf(), send the update only when the window the peer knows
+            # is down to half the buffer or less and the read at least doubles it;
+            # otherwise the next ACK carries the larger window anyway.
+            if self.state in _RECEIVING and free - before >= min(self.rcv_cap // 2, self.mss) \
+                    and 2 * before <= self.rcv_cap and free >= 2 * before:
                 self._send_ack(now)
         return data, self._take()
+
+    def _rcv_space_adjust(self, now: float, n: int) -> None:
+        """Grow the receive window when the app reads more per RTT than it did before
+        (dynamic right-sizing, as Linux does up to tcp_rmem[2])."""
+        if self.rcvq_time is None:
+            self.rcvq_time = now
+        self.rcvq_copied += n
+        if now - self.rcvq_time < (self.srtt or 0.1):
+            return
+        copied = self.rcvq_copied
+        self.rcvq_time = now
+        self.rcvq_copied = 0
+        if copied <= self.rcvq_space:
+            return
+        self.rcvq_space = copied
+        cap = min(2 * copied + 16 * self.mss, self.cfg.rmem[2] // 2)
+        if not self.rcv_wscale:
+            cap = min(cap, 0xFFFF)
+        if cap > self.rcv_cap:
+            self.rcv_cap = cap
 
     @property
     def readable_bytes(self) -> int:
@@ -502,10 +531,14 @@ class Connection:
         self._send(Segment(self.lport, self.rport, self.snd_nxt, self.rcv_nxt, RST | ACK, 0))
         self._delete(now, S.CLOSED, cause, rfc, error)
 
-    def set_keepalive(self, now: float, on: bool) -> Output:
+    def set_keepalive(self, now: float, on: bool, from_last_rcv: bool = False) -> Output:
+        """SO_KEEPALIVE starts the idle period now (Linux tcp_set_keepalive); a new
+        TCP_KEEPIDLE on a running timer counts it from the last segment received
+        (``from_last_rcv``, Linux tcp_sock_set_keepidle_locked)."""
         self.keepalive = on
         if on and self.state in SYNCHRONIZED and self.state is not S.TIME_WAIT:
-            self._arm(TimerKind.KEEPALIVE, max(self.last_rcv, now) + self.keep_idle)
+            start = self.last_rcv if from_last_rcv else max(self.last_rcv, now)
+            self._arm(TimerKind.KEEPALIVE, max(now, start + self.keep_idle))
         elif not on:
             self._disarm(TimerKind.KEEPALIVE)
         return self._take()
@@ -519,8 +552,10 @@ class Connection:
         tcp_v4_err(); on a synchronized connection it is a soft error, reported
         only if the connection later times out (RFC 1122 4.2.3.9).
         """
-        if quoted_seq is not None and self.state is not S.SYN_SENT and not sq.between(self.snd_una, quoted_seq, self.snd_nxt):
-            return self._take()  # out of window: ignore (Linux OutOfWindowIcmps)
+        if quoted_seq is not None and not sq.between(self.snd_una, quoted_seq, self.snd_nxt):
+            # Not a segment in flight, SYN_SENT included: ignore (RFC 5927 §4.1; Linux
+            # tcp_v4_err counts OutOfWindowIcmps for every state but LISTEN).
+            return self._take()
         if self.state is S.SYN_SENT or (self.state is S.SYN_RCVD and not self.passive):
             self._delete(now, S.CLOSED, f"ICMP error {errno} while connecting", "RFC 1122 §4.2.3.9", errno)
         else:
@@ -877,10 +912,12 @@ class Connection:
             return
 
         if st is S.SYN_RCVD and self.passive and flags & SYN and not flags & ACK and seg.seq == self.irs:
-            # Linux tcp_check_req(): a retransmitted SYN gets the SYN-ACK again.
+            # Linux tcp_check_req(): a retransmitted SYN gets the SYN-ACK again, and the
+            # SYN-ACK timer restarts from now ("Reset timer after retransmitting SYNACK").
             reply = self._seg(now, SYN | ACK, self.iss)
             self._syn_options(reply, _PeerOpts(self))
             self._send(reply)
+            self._arm(TimerKind.RETRANSMIT, now + self.rto)
             return
 
         if (st is S.SYN_RCVD and not self.passive and flags & SYN and flags & ACK
@@ -981,8 +1018,10 @@ class Connection:
         if payload and st in _RECEIVING:
             if self.orphan and self.rd_shut:
                 # Linux tcp_rcv_state_process(): new data for a closed socket is answered
-                # with a reset (TCPAbortOnData).
-                self._reset_and_close(now, "data arrived after close(): RST", "RFC 9293 §3.10.7.4", None)
+                # with a reset (TCPAbortOnData). The reset answers the segment
+                # (tcp_v4_send_reset): <SEQ=SEG.ACK><CTL=RST>, no ACK bit.
+                self._send(Segment(self.lport, self.rport, seg.ack, 0, RST, 0))
+                self._delete(now, S.CLOSED, "data arrived after close(): RST", "RFC 1122 §4.2.2.13", None)
                 return
             self._receive_text(now, seg, ack_later=bool(flags & FIN))
         elif payload and self.peer_fin:

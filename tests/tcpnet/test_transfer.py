@@ -103,3 +103,14 @@ def test_vanishing_peer_windows_xp_gives_up_after_five_retransmissions() -> None
     sends, elapsed, err = vanishing_peer("windows-xp")
     assert err == "ETIMEDOUT"
     assert len(sends) == 1 + 5
+
+
+def test_receive_window_autotuning_fills_a_long_fat_pipe() -> None:
+    # 100 Mbit/s with a 100 ms RTT needs 1.25 MB in flight: far beyond the initial 64 KB window.
+    data = b"f" * 20_000_000
+    r = transfer(data, LinkParams(delay=0.050, bandwidth=100e6, queue_packets=2000), until=200)
+    assert r.got == data
+    assert r.done_at is not None and r.first_byte_at is not None
+    rate = len(data) * 8 / (r.done_at - r.first_byte_at)
+    print(f"long fat pipe: {rate / 1e6:.1f} Mbit/s over 20 MB, ramp-up included")
+    assert rate > 50e6  # a fixed 64 KB window would give 64240 * 8 / 0.1 = 5.1 Mbit/s
