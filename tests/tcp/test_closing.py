@@ -154,12 +154,13 @@ def test_rst_in_closing_and_last_ack_closes_without_error() -> None:
 
 def test_data_after_close_is_answered_with_rst() -> None:
     t = fin_wait_1()
+    # Linux answers the segment (tcp_v4_send_reset): <SEQ=SEG.ACK><CTL=RST>, no ACK bit.
     out = t.send(seg("P.", R1, L1 + 1, data=b"late"))
-    expect(out, ("R.", L1 + 1, R1))
+    expect(out, ("R", L1 + 1, 0))
     assert t.transitions[-2:] == [("FIN_WAIT1", "FIN_WAIT2"), ("FIN_WAIT2", "CLOSED")]
     t = fin_wait_1()
     out = t.send(seg("P.", R1, L1, data=b"late"))  # our FIN not yet acknowledged
-    expect(out, ("R.", L1 + 1, R1))
+    expect(out, ("R", L1, 0))
     assert t.transitions[-1] == ("FIN_WAIT1", "CLOSED")
 
 
