@@ -149,7 +149,13 @@ class Socket:
         o = self.opts
         now = self.env.now
         if "TCP_KEEPIDLE" in o:
-            conn.keep_idle = float(o["TCP_KEEPIDLE"])
+            idle = float(o["TCP_KEEPIDLE"])
+            moved = conn.keepalive and idle != conn.keep_idle
+            conn.keep_idle = idle
+            if moved:
+                # Linux tcp_sock_set_keepidle_locked(): a running keepalive timer is moved
+                # to the new idle time, counted from the last segment received.
+                self.stack._apply(conn, conn.set_keepalive(now, True, from_last_rcv=True))
         if "TCP_KEEPINTVL" in o:
             conn.keep_intvl = float(o["TCP_KEEPINTVL"])
         if "TCP_KEEPCNT" in o:
@@ -348,6 +354,12 @@ class Socket:
                 self.stack._apply(conn, out)
                 self._recv_waiters.popleft()
                 ev.succeed(data)
+                continue
+            if self.peer_eof:
+                # The peer's FIN came first: end of file, whatever happened since (Linux
+                # tcp_recvmsg() checks SOCK_DONE before sk_err; the error stays for SO_ERROR).
+                self._recv_waiters.popleft()
+                ev.succeed(b"")
                 continue
             err = self._take_error()
             if err is not None:

@@ -120,8 +120,10 @@ class TcpStack:
                     # Accept queue full: drop the handshake's ACK (Linux ListenOverflows);
                     # the client's retransmission may succeed later.
                     if self.cfg.abort_on_overflow:
+                        # Linux tcp_check_req() -> embryonic_reset: one reset answering the
+                        # ACK, <SEQ=SEG.ACK><CTL=RST>, and the request is dropped silently.
                         self._send_seg(pkt.src, Segment(seg.dport, seg.sport, seg.ack, 0, RST, 0))
-                        self._apply(conn, conn.abort(now, "accept queue full and tcp_abort_on_overflow=1"))
+                        self._apply(conn, conn.drop_request(now, "accept queue full and tcp_abort_on_overflow=1"))
                     return
             out = conn.on_segment(now, seg)
             reuse = any(ev is Event.CLOSED and d == "reuse" for ev, d in out.events)

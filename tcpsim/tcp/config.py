@@ -170,7 +170,9 @@ PROFILES: dict[str, TcpConfig] = {
     # The letter of RFC 9293: RTO 1 s initial and minimum (RFC 6298), MSL 2 min.
     "rfc9293": TcpConfig(
         profile="rfc9293", rto_initial=1.0, rto_min=1.0, rto_max=60.0, rto_min_on_variance=False,
-        syn_retries=5, syn_linear_timeouts=0, synack_retries=5, retries_mode="count", retries2=8,
+        # §3.8.3: R2 for a SYN MUST cover at least 3 minutes (SYNs at 0,1,3,7,15,31,63,123 s,
+        # failure at 183 s), and at least 100 s for data (here 243 s).
+        syn_retries=7, syn_linear_timeouts=0, synack_retries=7, retries_mode="count", retries2=8,
         time_wait=240.0, fin_timeout=240.0,
         keepalive_time=7200.0, keepalive_intvl=75.0, keepalive_probes=9,
         syncookies=0, tw_reuse=0,
@@ -309,7 +311,8 @@ def profiles_markdown() -> str:
         "- `windows-xp`: initial RTO 3 s, SYNs at 0, 3, 9 s and failure at 21 s; 5 data",
         "  retransmissions; TIME_WAIT 240 s; no window scaling or timestamps.",
         "- `rfc9293`: RTO 1 s initial and minimum (RFC 6298), MSL 2 min so TIME_WAIT lasts 4 min,",
-        "  keepalive off unless a socket asks (as for every profile).",
+        "  SYN retransmission for at least 3 minutes (§3.8.3: SYNs at 0, 1, 3, 7, 15, 31, 63, 123 s,",
+        "  failure at 183 s), keepalive off unless a socket asks (as for every profile).",
         "- `classroom`: short timers (TIME_WAIT 2 s, keepalive 5/1/3 s) for demonstrations.",
         "",
     ]

@@ -960,8 +960,9 @@ class Connection:
                                  "RFC 9293 §3.10.7.4", "ECONNREFUSED")
                 return
             if st in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT):
+                # Linux tcp_reset(): after the peer's FIN the error is EPIPE, not ECONNRESET.
                 self._delete(now, S.CLOSED, "RST received: connection reset by peer", "RFC 9293 §3.10.7.4",
-                             "ECONNRESET")
+                             "EPIPE" if st is S.CLOSE_WAIT else "ECONNRESET")
                 return
             self._delete(now, S.CLOSED, f"RST received in {st}", "RFC 9293 §3.10.7.4", None)
             return

@@ -21,7 +21,7 @@ def syn_schedule(profile: str, **knobs: object) -> tuple[list[float], float, lis
     ("linux", [0, 1, 2, 3, 4, 5, 7, 11, 19, 35, 67], 131),
     ("linux-classic", [0, 1, 3, 7, 15, 31, 63], 127),
     ("windows-xp", [0, 3, 9], 21),
-    ("rfc9293", [0, 1, 3, 7, 15, 31], 63),
+    ("rfc9293", [0, 1, 3, 7, 15, 31, 63, 123], 183),
 ])
 def test_syn_retransmission_schedule_and_etimedout(profile: str, times: list[float], fail_at: float) -> None:
     got, end, events = syn_schedule(profile)
