@@ -122,6 +122,32 @@ class Node:
         self._trace_packet(now, self.name, SEND, pkt, out.name, "")
         out.send(pkt)
 
+    def set_egress_filter(self, fn: Callable[[IPPacket], bool] | None) -> None:
+        """See every packet this node originates before it leaves; ``None`` removes the filter.
+
+        ``fn(pkt)`` returns True when it took the packet (dropped, delayed,
+        ...) and False to let it go on as usual; ``send_unfiltered`` puts a
+        held packet back on its way. Used by scenario fault rules.
+
+        Zero cost when unused, by construction: the filter is installed as an
+        instance attribute that shadows ``output``, so a node without one runs
+        the plain class method with not even a ``None`` check per packet.
+        """
+        if fn is None:
+            self.__dict__.pop("output", None)
+            return
+        plain = self.send_unfiltered
+
+        def filtered(pkt: IPPacket) -> None:
+            if not fn(pkt):
+                plain(pkt)
+
+        setattr(self, "output", filtered)  # noqa: B010 - shadow the method on this instance only
+
+    def send_unfiltered(self, pkt: IPPacket) -> None:
+        """``output`` without the egress filter (for packets a filter let go later)."""
+        type(self).output(self, pkt)
+
     def send_icmp(self, src: str, dst: str, icmp: ICMPMessage, ttl: int | None = None) -> IPPacket:
         """Originate an ICMP message from address ``src`` (a router picks its ingress interface)."""
         pkt = IPPacket(src, dst, self.ttl if ttl is None else ttl, IPPROTO_ICMP, icmp,

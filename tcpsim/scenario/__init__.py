@@ -6,6 +6,10 @@ Typical use::
     result = run_scenario(load("scenarios/ping-ttl.yaml"))
     result.write("runs/ping-ttl")
 
+``run_scenario`` also checks the scenario's ``expect:`` block:
+``result.built.outcomes`` holds one ``Outcome`` per expectation and
+``result.built.passed`` says whether all held.
+
 Everything wrong with a scenario file raises ``ScenarioError``, whose text
 is one line: ``FILE:LINE: YAML.PATH: what was expected``.
 """

@@ -25,6 +25,8 @@ from tcpsim.trace.records import Level
 
 if TYPE_CHECKING:
     from tcpsim.net import Host, Simulation
+    from tcpsim.scenario.expect import Outcome
+    from tcpsim.scenario.faults import FaultEngine
 
 
 def _pool(networks: tuple[str, ...], taken: set[str]) -> Iterator[str]:
@@ -122,14 +124,48 @@ class Built:
     sim: Simulation
     plan: AddressPlan
     apps: list[BuiltApp] = field(default_factory=list)
+    faults: FaultEngine | None = None
+    outcomes: list[Outcome] | None = None
 
     def run(self) -> Built:
+        """Run to the end, then check the expectations (``outcomes``)."""
+        from tcpsim.scenario.expect import check_all
+
         self.sim.run(until=self.until)
+        self.outcomes = check_all(self, self.scenario.expect)
         return self
 
     @property
     def router_addresses(self) -> dict[str, list[str]]:
         return self.plan.router_addresses(self.scenario)
+
+    def app(self, name: str) -> BuiltApp:
+        for a in self.apps:
+            if a.name == name:
+                return a
+        raise KeyError(name)
+
+    def address(self, target: str) -> str:
+        """A host or router name, or an address -> an address (as apps' ``dst`` resolve)."""
+        if target in self.plan.hosts:
+            return self.plan.hosts[target]
+        routers = self.router_addresses
+        if target in routers and routers[target]:
+            return routers[target][0]
+        return target
+
+    def addresses(self, target: str) -> frozenset[str]:
+        """Every address of a host (one) or router (one per link); an address stands for itself."""
+        if target in self.plan.hosts:
+            return frozenset((self.plan.hosts[target],))
+        routers = self.router_addresses
+        if target in routers:
+            return frozenset(routers[target])
+        return frozenset((target,))
+
+    @property
+    def passed(self) -> bool:
+        return all(o.passed for o in self.outcomes or [])
 
 
 class _Locator:
@@ -155,12 +191,14 @@ def build(scenario: Scenario, *, seed: int | None = None, until: float | None = 
           doc: Document | None = None) -> Built:
     """Create the ``Simulation``, nodes, links and apps; ``seed``/``until`` override the file's."""
     from tcpsim.net import GilbertElliott, LinkParams, Simulation
+    from tcpsim.scenario.events import schedule_events
+    from tcpsim.scenario.faults import FaultEngine
 
     where = _Locator(doc, doc.file if doc is not None else f"<scenario {scenario.name}>")
     run_seed = scenario.seed if seed is None else seed
     run_until = scenario.until if until is None else until
     plan = plan_addresses(scenario)
-    sim = Simulation(seed=run_seed, trace_level=Level.parse(scenario.trace), routing=scenario.routing)
+    sim = Simulation(seed=run_seed, trace_level=Level.parse(scenario.trace_level), routing=scenario.routing)
 
     for name, spec in scenario.hosts.items():
         try:
@@ -195,4 +233,10 @@ def build(scenario: Scenario, *, seed: int | None = None, until: float | None = 
         with where.at(("apps", i)):
             app = app_spec.build(ctx, name)
         built.apps.append(BuiltApp(name, app_spec.type, app_spec.host, app))
+
+    schedule_events(built, list(scenario.events))
+    if scenario.faults:
+        built.faults = FaultEngine(sim, list(zip(scenario.fault_names(), scenario.faults, strict=True)),
+                                   built.addresses)
+        built.faults.install()
     return built

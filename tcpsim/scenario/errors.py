@@ -310,6 +310,8 @@ def translate(model: type[BaseModel], error: Any) -> tuple[Loc, str]:
             "less_than": ("<", ctx.get("lt")),
             "less_than_equal": ("<=", ctx.get("le")),
         }[kind]
+        if isinstance(bound, float) and bound.is_integer():
+            bound = int(bound)
         message = f"expected a value {op} {bound}, got {got}"
     elif kind == "too_short":
         n = ctx.get("min_length", 1)

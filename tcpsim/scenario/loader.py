@@ -4,7 +4,8 @@ The pipeline is a few small stages so that later features slot in between:
 
 1. ``parse``: YAML text -> ``Document`` (plain data + node tree for lines);
    duplicate keys are errors here, since PyYAML would silently keep the last;
-2. (later) ``${param}`` substitution on ``Document.data``;
+2. ``${param}`` substitution on ``Document.data`` (``params.py``), with the
+   chosen variant and ``--set`` values;
 3. ``validate``: pydantic model validation; the first error in file order
    becomes a ``ScenarioError``;
 4. ``Scenario.problems``: cross-references (unknown nodes, duplicate
@@ -21,6 +22,7 @@ from pydantic import ValidationError
 
 from tcpsim.scenario.errors import Document, ScenarioError, format_path
 from tcpsim.scenario.model import Scenario
+from tcpsim.scenario.params import Substituted, substitute
 
 
 class _Loader(yaml.SafeLoader):
@@ -78,30 +80,46 @@ def _kind(data: Any) -> str:
     return f"a {type(data).__name__} value"
 
 
-def validate(doc: Document, *, default_name: str | None = None) -> Scenario:
-    """``Document`` -> ``Scenario``; raises the first problem, in file order, as ``ScenarioError``."""
+def validate(doc: Document, *, default_name: str | None = None, overrides: dict[str, Any] | None = None,
+             variant: str | None = None) -> Scenario:
+    """``Document`` -> ``Scenario``; raises the first problem, in file order, as ``ScenarioError``.
+
+    ``overrides`` (``--set``) and ``variant`` (``--variant``) choose parameter values.
+    """
     from tcpsim.scenario.errors import from_validation_error
 
-    data = dict(doc.data)
+    filled = substitute(doc, overrides, variant)
+    data = dict(filled.data)
     if "name" not in data and default_name is not None:
         data["name"] = default_name
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise from_validation_error(doc, Scenario, exc) from None
+        raise _with_source(from_validation_error(doc, Scenario, exc), filled) from None
     problems = scenario.problems()
     if problems:
         loc, message = min(problems, key=lambda p: doc.line_of(p[0]))
-        raise ScenarioError(doc.file, format_path(loc), message, doc.line_of(loc))
+        raise _with_source(ScenarioError(doc.file, format_path(loc), message, doc.line_of(loc)), filled)
     return scenario
 
 
-def load_text(text: str, file: str = "<string>", *, default_name: str | None = None) -> Scenario:
+def _with_source(err: ScenarioError, filled: Substituted) -> ScenarioError:
+    """Say which parameter a bad value came from: the file only shows ``${name}``."""
+    name = filled.source_of(err.path) if err.path else None
+    if name is None:
+        return err
+    value = filled.values.get(name)
+    return ScenarioError(err.file, err.path, f"{err.message} (from ${{{name}}} = {value!r})", err.line)
+
+
+def load_text(text: str, file: str = "<string>", *, default_name: str | None = None,
+              overrides: dict[str, Any] | None = None, variant: str | None = None) -> Scenario:
     """Validate a scenario given as YAML text (``file`` only names it in errors)."""
-    return validate(parse(text, file), default_name=default_name)
+    return validate(parse(text, file), default_name=default_name, overrides=overrides, variant=variant)
 
 
-def load_document(path: str | Path) -> tuple[Document, Scenario]:
+def load_document(path: str | Path, *, overrides: dict[str, Any] | None = None,
+                  variant: str | None = None) -> tuple[Document, Scenario]:
     """Read and validate a scenario file, keeping its ``Document`` for later line lookups."""
     file = str(path)
     try:
@@ -116,9 +134,9 @@ def load_document(path: str | Path) -> tuple[Document, Scenario]:
         raise ScenarioError(file, "", f"cannot read: {exc.strerror}") from None
     doc = parse(text, file)
     stem = Path(path).stem
-    return doc, validate(doc, default_name=stem)
+    return doc, validate(doc, default_name=stem, overrides=overrides, variant=variant)
 
 
-def load(path: str | Path) -> Scenario:
+def load(path: str | Path, *, overrides: dict[str, Any] | None = None, variant: str | None = None) -> Scenario:
     """Read and validate a scenario file."""
-    return load_document(path)[1]
+    return load_document(path, overrides=overrides, variant=variant)[1]

@@ -5,13 +5,12 @@ checks that need the whole file (a link naming a node that does not exist,
 two hosts with one address) live in ``Scenario.problems`` and report the YAML
 path of the offending value, so the loader can point at its line.
 
-Extension points, kept deliberately open for the next pieces of work:
-
-* apps are a union discriminated on ``type:``: a TCP client or server is one
-  more ``AppSpec`` subclass with a ``build`` method, added to ``AppSpec``;
-* timed events, fault rules, an ``expect:`` block and ``params:`` are new
-  top-level fields; ``${param}`` substitution will happen on the raw YAML data
-  before validation (see ``loader.py``), so the models never see a template.
+The parts live in their own modules and meet here: ``base`` (the strict
+base model, names), ``linkspec`` (link impairments), ``tcpapps`` (TCP app
+types), ``events`` (``events:``), ``faults`` (``faults:``), ``expect``
+(``expect:``) and ``packets`` (naming packets by meaning, for the last two).
+``${param}`` substitution happens on the raw YAML data before validation
+(``params.py``), so the models never see a template.
 
 Every model forbids unknown keys and is strict (a YAML ``"4"`` is not the
 integer 4, ``yes`` is not a count) because a typo that silently does nothing
@@ -20,94 +19,60 @@ is the worst kind of scenario bug.
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Discriminator,
-    Field,
-    PlainValidator,
-    Tag,
-    WithJsonSchema,
-    field_validator,
-    model_validator,
+from pydantic import ConfigDict, Discriminator, Field, Tag, field_validator
+
+from tcpsim.scenario.base import (
+    NAME_HINT,
+    AppBase,
+    IPv4,
+    Loc,
+    Name,
+    Problem,
+    SysctlValue,
+    _Spec,
+    is_ipv4,
 )
-from pydantic_core import PydanticCustomError
-
-from tcpsim.scenario.units import Bandwidth, Duration, PositiveDuration, Probability, Size, describe
+from tcpsim.scenario.events import (
+    CrashEvent,
+    EventSpec,
+    HealEvent,
+    KillEvent,
+    PartitionEvent,
+    RebootEvent,
+    ShutdownEvent,
+    StartEvent,
+    SysctlEvent,
+    action,
+)
+from tcpsim.scenario.expect import ExpectSpec, required_level
+from tcpsim.scenario.faults import FaultSpec
+from tcpsim.scenario.linkspec import DirectionSpec, GilbertSpec
+from tcpsim.scenario.tcpapps import (
+    BulkSpec,
+    ChurnSpec,
+    PortScanSpec,
+    SinkSpec,
+    SynFloodSpec,
+    TcpAppBase,
+    TcpClientSpec,
+    TcpServerSpec,
+    VanishingClientSpec,
+)
+from tcpsim.scenario.units import PositiveDuration, Size
+from tcpsim.trace.records import Level
 
 if TYPE_CHECKING:
     from tcpsim.scenario.build import BuildContext
 
-# A path into the YAML document: mapping keys and list indexes.
-Loc = tuple[str | int, ...]
-Problem = tuple[Loc, str]
-
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-NAME_HINT = "a name of letters, digits, '_', '-' and '.', starting with a letter or '_'"
-
-
-def _check_name(value: str) -> str:
-    # Names may not start with a digit so that a name can never be mistaken
-    # for an IPv4 address where either is accepted (``dst:``).
-    if not _NAME.match(value):
-        raise PydanticCustomError("name", "expected {hint}, got {got}", {"hint": NAME_HINT, "got": describe(value)})
-    return value
-
-
-def _check_ipv4(value: str) -> str:
-    try:
-        return str(ipaddress.IPv4Address(value))
-    except ValueError:
-        raise PydanticCustomError(
-            "ipv4", "expected an IPv4 address such as 192.0.2.1, got {got}", {"got": describe(value)}
-        ) from None
-
-
-Name = Annotated[str, AfterValidator(_check_name)]
-IPv4 = Annotated[str, AfterValidator(_check_ipv4)]
-
-
-def is_ipv4(text: str) -> bool:
-    try:
-        ipaddress.IPv4Address(text)
-    except ValueError:
-        return False
-    return True
-
-
-class _Spec(BaseModel):
-    """Base of every scenario model: strict, closed, and ``null`` means ``{}``."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _null_is_empty(cls, value: Any) -> Any:
-        # ``server:`` with nothing after it is YAML's null; people write it to
-        # mean "a host with all defaults".
-        return {} if value is None else value
-
+__all__ = [
+    "NAME_HINT", "AppBase", "AppSpec", "DirectionSpec", "GilbertSpec", "HostSpec", "IPv4", "LinkSpec", "Loc",
+    "Name", "PingSpec", "Problem", "RouterSpec", "Scenario", "TracerouteSpec", "is_ipv4",
+]
 
 # -- nodes ------------------------------------------------------------------------------
-
-
-def _sysctl_value(value: Any) -> int | float | str:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise PydanticCustomError("sysctl", "expected a number or a string, got {got}", {"got": describe(value)})
-    return value
-
-
-SysctlValue = Annotated[
-    Any,
-    PlainValidator(_sysctl_value),
-    WithJsonSchema({"type": ["integer", "number", "string"]}),
-]
 
 
 class HostSpec(_Spec):
@@ -116,11 +81,20 @@ class HostSpec(_Spec):
     address: IPv4 | None = Field(
         None, description="IPv4 address; default: the next free one of 192.0.2.1.., then 198.51.100.1.."
     )
-    profile: str = Field("linux", description="Stack profile: linux, windows-xp, rfc9293, classroom, ...")
+    profile: str = Field("linux", description="Stack profile: linux, linux-classic, windows-xp, rfc9293, classroom.")
     sysctl: dict[str, SysctlValue] = Field(
         default_factory=dict,
         description="Overrides by their real names, e.g. net.ipv4.ip_default_ttl: 64.",
     )
+
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, value: str) -> str:
+        from tcpsim.tcp.config import PROFILES
+
+        if value not in PROFILES:
+            raise ValueError(f"unknown profile {value!r} (expected one of: {', '.join(PROFILES)})")
+        return value
 
     @field_validator("sysctl", mode="before")
     @classmethod
@@ -153,51 +127,6 @@ Routers = Annotated[
 # -- links ------------------------------------------------------------------------------
 
 
-class GilbertSpec(_Spec):
-    """Gilbert-Elliott two-state loss: bursts instead of independent drops."""
-
-    p: Probability = Field(description="Per packet, probability of going from the good to the bad state.")
-    r: Probability = Field(description="Per packet, probability of going from the bad back to the good state.")
-    loss_good: Probability = Field(0.0, description="Loss probability in the good state.")
-    loss_bad: Probability = Field(1.0, description="Loss probability in the bad state.")
-
-
-class DirectionSpec(_Spec):
-    """What one direction of a link does to packets (netem-like impairments).
-
-    Used twice: on the link itself (both directions) and in ``a_to_b`` /
-    ``b_to_a``, where only the keys actually written override the link's.
-    """
-
-    bandwidth: Bandwidth | None = Field(None, description="Serialization rate; null means unlimited.")
-    delay: Duration = Field(0.0, description="One-way propagation delay.")
-    jitter: Duration = Field(0.0, description="Random extra delay, uniform in [0, jitter]; never reorders.")
-    loss: Probability = Field(0.0, description="Independent loss probability per packet.")
-    gilbert: GilbertSpec | None = Field(None, description="Bursty loss model; used instead of loss when given.")
-    duplicate: Probability = Field(0.0, description="Probability that a packet is delivered twice.")
-    reorder: Probability = Field(0.0, description="Probability that a packet is held back by reorder_delay.")
-    reorder_delay: Duration = Field(0.0, description="Extra delay of a reordered packet; 0 means 2 x delay + 1ms.")
-    corrupt: Probability = Field(0.0, description="Probability that a packet is damaged (the receiver drops it).")
-    queue: Annotated[int, Field(ge=0)] | None = Field(
-        1000, description="Drop-tail queue limit in packets waiting; null means unlimited (needs a bandwidth)."
-    )
-    queue_bytes: Size | None = Field(None, description="Drop-tail queue limit in bytes; null means none.")
-    mtu: Annotated[Size, Field(ge=68)] = Field(1500, description="Largest IP packet the link carries, in bytes.")
-
-    PARAM_KEYS: ClassVar[tuple[str, ...]] = (
-        "bandwidth", "delay", "jitter", "loss", "gilbert", "duplicate", "reorder",
-        "reorder_delay", "corrupt", "queue", "queue_bytes", "mtu",
-    )
-
-    def params(self, override: DirectionSpec | None = None) -> dict[str, Any]:
-        """The direction's values, with the keys written in ``override`` replacing them."""
-        values = {k: getattr(self, k) for k in self.PARAM_KEYS}
-        if override is not None:
-            for key in override.model_fields_set & set(self.PARAM_KEYS):
-                values[key] = getattr(override, key)
-        return values
-
-
 class LinkSpec(DirectionSpec):
     """A point-to-point link between two nodes; both directions alike unless overridden."""
 
@@ -215,22 +144,6 @@ class LinkSpec(DirectionSpec):
 
 
 # -- applications ------------------------------------------------------------------------
-
-
-class AppBase(_Spec):
-    """What every application has: where it runs, when it starts, what it is called."""
-
-    name: Name | None = Field(None, description="Name in the output and summary.json; default TYPE1, TYPE2, ...")
-    host: Name = Field(description="The host the application runs on.")
-    start: Duration = Field(0.0, description="Simulated time at which it starts.")
-
-    def targets(self) -> Iterator[tuple[str, str]]:
-        """(field, value) pairs naming another node: checked against the topology."""
-        return iter(())
-
-    def build(self, ctx: BuildContext, name: str) -> Any:  # pragma: no cover - every app overrides
-        """Create the running application in ``ctx.sim``; ``name`` is its scenario name."""
-        raise NotImplementedError
 
 
 class PingSpec(AppBase):
@@ -280,7 +193,41 @@ class TracerouteSpec(AppBase):
 
 
 # New application types: subclass AppBase with a ``type: Literal[...]`` and add them here.
-AppSpec = Annotated[Union[PingSpec, TracerouteSpec], Field(discriminator="type")]  # noqa: UP007
+AppSpec = Annotated[
+    Union[  # noqa: UP007
+        PingSpec, TracerouteSpec, TcpServerSpec, SinkSpec, TcpClientSpec, BulkSpec, SynFloodSpec, PortScanSpec,
+        ChurnSpec, VanishingClientSpec,
+    ],
+    Field(discriminator="type"),
+]
+
+# Sysctls a host takes besides the TCP knobs of tcpsim.tcp.config (read by the IP layer).
+IP_SYSCTLS = ("net.ipv4.icmp_echo_ignore_all",)
+
+
+def sysctl_problem(profile: str, name: Any, value: Any) -> str | None:
+    """What is wrong with one sysctl (unknown name, bad value), checked by the TCP config itself."""
+    from tcpsim.tcp.config import KnobError, knob_names, make_config
+
+    if name in IP_SYSCTLS:
+        if value not in (0, 1) or isinstance(value, float):
+            return f"expected 0 or 1, got {value!r}"
+        return None
+    if not isinstance(name, str) or name not in knob_names():
+        import difflib
+
+        close = difflib.get_close_matches(str(name), knob_names() + list(IP_SYSCTLS), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return f"unknown setting {name!r} ({hint}see docs/profiles.md for the knobs and their real names)"
+    try:
+        make_config(profile, {name: value})
+    except KnobError as exc:
+        text = str(exc)
+        return text.split(": ", 1)[1] if text.startswith(f"{name}: ") or ": expected" in text else text
+    if name in ("net.ipv4.ip_default_ttl", "ip_default_ttl", "DefaultTTL") and not (
+            isinstance(value, int) and 1 <= value <= 255):
+        return f"expected a TTL 1..255, got {value!r}"
+    return None
 
 
 # -- the scenario -----------------------------------------------------------------------
@@ -300,20 +247,58 @@ class Scenario(_Spec):
     seed: Annotated[int, Field(ge=0)] = Field(1, description="Seed of every random draw; same seed, same trace.")
     until: PositiveDuration = Field(60.0, description="Simulated time at which the run stops.")
     routing: Literal["delay", "hops"] = Field("delay", description="Shortest paths by total delay or by hop count.")
-    trace: Literal["counters", "states", "packets", "full"] = Field(
-        "packets", description="What the trace keeps (counters < states < packets < full)."
+    trace: Literal["counters", "states", "packets", "full"] | None = Field(
+        None, description="What the trace keeps (counters < states < packets < full); default: packets, "
+                          "or more if an expectation needs it."
     )
+    params: dict[str, Any] = Field(default_factory=dict, description="Parameters and their defaults; use as ${name}.")
+    variants: dict[Name, dict[str, Any]] = Field(
+        default_factory=dict, description="Named sets of parameter values (tcpsim run --variant NAME).")
     hosts: dict[Name, HostSpec] = Field(min_length=1, description="End hosts by name (at least one).")
     routers: Routers = Field(default_factory=list, description="Router names, or a mapping name -> {}.")
     links: list[LinkSpec] = Field(default_factory=list, description="Point-to-point links.")
     apps: list[AppSpec] = Field(default_factory=list, description="Applications, each with a type.")
+    events: list[EventSpec] = Field(default_factory=list, description="Timed events: crash, reboot, kill, link_down, ...")
+    faults: list[FaultSpec] = Field(default_factory=list, description="Fault rules: drop, delay, duplicate or corrupt packets by meaning.")
+    expect: list[ExpectSpec] = Field(default_factory=list, description="Expectations checked at the end of the run.")
 
-    @field_validator("hosts", "routers", "links", "apps", mode="before")
+    @field_validator("hosts", "routers", "links", "apps", "events", "faults", "expect", "params", "variants",
+                     mode="before")
     @classmethod
     def _null_is_empty_collection(cls, value: Any, info: Any) -> Any:
         if value is None:
-            return {} if info.field_name == "hosts" else []
+            return {} if info.field_name in ("hosts", "params", "variants") else []
         return value
+
+    @property
+    def trace_level(self) -> str:
+        """The level the run uses: the one written, else ``packets``.
+
+        ``packets`` keeps everything an expectation can read (states and
+        packets), and it is what a person running a scenario wants to look
+        at; ``problems`` rejects a written level too low for the expectations.
+        """
+        if self.trace is not None:
+            return self.trace
+        need = max((required_level(e) for e in self.expect), default=Level.COUNTERS)
+        return max(need, Level.PACKETS).name.lower()
+
+    def fault_names(self) -> list[str]:
+        """Each rule's name: its own, or fault1, fault2, ... skipping names already taken."""
+        taken = {f.name for f in self.faults if f.name is not None}
+        names: list[str] = []
+        n = 0
+        for f in self.faults:
+            if f.name is not None:
+                names.append(f.name)
+                continue
+            while True:
+                n += 1
+                if f"fault{n}" not in taken:
+                    break
+            taken.add(f"fault{n}")
+            names.append(f"fault{n}")
+        return names
 
     # -- derived views ----------------------------------------------------------------
 
@@ -428,4 +413,102 @@ class Scenario(_Spec):
                         f"unknown node {target!r} (expected a host or router name, one of: {expected_nodes}; "
                         "or an IPv4 address)",
                     ))
+            if isinstance(app, TcpAppBase):
+                out.extend(app.problems(("apps", i)))
+            if isinstance(app, VanishingClientSpec) and app.link is not None and app.link not in link_names:
+                out.append((("apps", i, "link"), f"unknown link {app.link!r} ({_known(link_names)})"))
+        out.extend(self._host_problems())
+        out.extend(self._event_problems(node_set, link_names, seen_apps))
+        out.extend(self._fault_problems(node_set, seen_apps))
+        out.extend(self._expect_problems(node_set, seen_apps))
         return out
+
+    # -- checks of the second part of the format ----------------------------------------
+
+    def _host_problems(self) -> Iterator[Problem]:
+        for h, spec in self.hosts.items():
+            for key, value in spec.sysctl.items():
+                message = sysctl_problem(spec.profile, key, value)
+                if message is not None:
+                    yield ("hosts", h, "sysctl", key), message
+
+    def _tcp_apps(self, seen_apps: dict[str, int]) -> dict[str, int]:
+        return {n: i for n, i in seen_apps.items() if isinstance(self.apps[i], TcpAppBase | SynFloodSpec | PortScanSpec)}
+
+    def _event_problems(self, nodes: set[str], links: dict[str, int], apps: dict[str, int]) -> Iterator[Problem]:
+        hosts = list(self.hosts)
+        tcp_apps = self._tcp_apps(apps)
+        for i, ev in enumerate(self.events):
+            kind = action(ev)
+            loc: Loc = ("events", i, kind)
+            target = getattr(ev, kind)
+            if isinstance(ev, CrashEvent | RebootEvent):
+                if target not in nodes:
+                    yield loc, f"unknown node {target!r} ({_known(nodes)})"
+                if isinstance(ev, RebootEvent) and isinstance(ev.restart_apps, list):
+                    for j, a in enumerate(ev.restart_apps):
+                        if a not in tcp_apps or self.apps[tcp_apps[a]].host != target:
+                            yield ("events", i, "restart_apps", j), (
+                                f"{a!r} is not a TCP app on {target} "
+                                f"({_known([n for n, k in tcp_apps.items() if self.apps[k].host == target])})")
+            elif isinstance(ev, ShutdownEvent | SysctlEvent):
+                if target not in self.hosts:
+                    yield loc, f"unknown host {target!r} ({_known(hosts)})"
+                elif isinstance(ev, SysctlEvent):
+                    for key, value in ev.set.items():
+                        message = sysctl_problem(self.hosts[target].profile, key, value)
+                        if message is not None:
+                            yield ("events", i, "set", key), message
+            elif isinstance(ev, KillEvent | StartEvent):
+                if target not in apps:
+                    yield loc, f"unknown app {target!r} ({_known(apps)})"
+                elif target not in tcp_apps:
+                    yield loc, f"{target!r} is a {self.apps[apps[target]].type} app; only TCP apps can be killed or started"
+            elif isinstance(ev, PartitionEvent | HealEvent):
+                for j, name in enumerate(target):
+                    if name not in links:
+                        yield (*loc, j), f"unknown link {name!r} ({_known(links)})"
+            elif target not in links:
+                yield loc, f"unknown link {target!r} ({_known(links)})"
+            if ev.at >= self.until:
+                yield ("events", i, "at"), (f"at {ev.at:g} s is not before the end of the run (until: {self.until:g} s); "
+                                           "the event would never happen")
+
+    def _match_problems(self, loc: Loc, match: Any, nodes: set[str], apps: dict[str, int]) -> Iterator[Problem]:
+        for key, name in match.node_refs():
+            if name not in nodes:
+                yield (*loc, key), f"unknown node {name!r} ({_known(nodes)}; or an IPv4 address)"
+        if match.app is not None and match.app not in apps:
+            yield (*loc, "app"), f"unknown app {match.app!r} ({_known(apps)})"
+
+    def _fault_problems(self, nodes: set[str], apps: dict[str, int]) -> Iterator[Problem]:
+        seen: dict[str, int] = {}
+        for i, (f, name) in enumerate(zip(self.faults, self.fault_names(), strict=True)):
+            if name in seen:
+                yield ("faults", i, "name"), f"duplicate rule name {name!r} (faults[{seen[name]}] has it)"
+            seen.setdefault(name, i)
+            yield from self._match_problems(("faults", i), f, nodes, apps)
+
+    def _expect_problems(self, nodes: set[str], apps: dict[str, int]) -> Iterator[Problem]:
+        from tcpsim.scenario.expect import PacketExpect
+
+        level = Level.parse(self.trace_level)
+        for i, e in enumerate(self.expect):
+            loc: Loc = ("expect", i)
+            host = getattr(e, "host", None)
+            if host is not None and host not in nodes:
+                yield (*loc, "host"), f"unknown node {host!r} ({_known(nodes)})"
+            app = getattr(e, "app", None)
+            if app is not None and app not in apps:
+                yield (*loc, "app"), f"unknown app {app!r} ({_known(apps)})"
+            if isinstance(e, PacketExpect):
+                yield from self._match_problems((*loc, "packet"), e.packet, nodes, apps)
+            need = required_level(e)
+            if need > level:
+                yield ("trace",), (f"trace level {self.trace_level!r} does not keep what expect[{i}] reads; "
+                                   f"use {need.name.lower()} or higher, or leave trace: out to have it chosen")
+
+
+def _known(names: Any) -> str:
+    listed = ", ".join(sorted(str(n) for n in names))
+    return f"expected one of: {listed}" if listed else "none defined"

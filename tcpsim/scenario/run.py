@@ -30,6 +30,19 @@ __all__ = ["OUTPUT_FILES", "OutputError", "RunResult", "run_scenario", "write_ru
 # else is not ours, and is never replaced (think ``--out ~``).
 OUTPUT_FILES = ("trace.jsonl", "packets.txt", "summary.json")
 
+# The views written after a run (figures, pcaps, report.html: tcpsim.viz.views) are listed
+# in this file of the run directory; what it lists is ours to replace too.
+VIEWS_MANIFEST = ".tcpsim-views"
+
+
+def _ours(out_dir: Path) -> set[str]:
+    names = set(OUTPUT_FILES)
+    manifest = out_dir / VIEWS_MANIFEST
+    if manifest.is_file():
+        names.add(VIEWS_MANIFEST)
+        names.update(n for n in manifest.read_text(encoding="utf-8").split("\n") if n and "/" not in n)
+    return names
+
 
 class OutputError(Exception):
     """The run directory cannot be written: ``refused`` when it is not ours to replace
@@ -45,6 +58,7 @@ class RunResult:
     """A finished run: the built simulation and views of its trace."""
 
     built: Built
+    variant: str | None = None
 
     @property
     def scenario(self) -> Scenario:
@@ -60,6 +74,13 @@ class RunResult:
             hosts=b.plan.hosts,
             routers=b.router_addresses,
             apps={a.name: {"type": a.type, "host": a.host, "results": a.results()} for a in b.apps},
+            extra={
+                "variant": self.variant,
+                "params": dict(b.scenario.params),
+                "faults": b.faults.results() if b.faults is not None else {},
+                "expectations": [o.to_json() for o in b.outcomes or []],
+                "passed": b.passed,
+            },
         )
 
     def packet_lines(self, *, absolute: bool = False) -> list[str]:
@@ -86,9 +107,12 @@ class RunResult:
 
 
 def run_scenario(scenario: Scenario, *, seed: int | None = None, until: float | None = None,
-                 doc: Document | None = None) -> RunResult:
-    """Build and run ``scenario``; ``seed``/``until`` override the file's values."""
-    return RunResult(build(scenario, seed=seed, until=until, doc=doc).run())
+                 doc: Document | None = None, variant: str | None = None) -> RunResult:
+    """Build and run ``scenario`` (expectations checked); ``seed``/``until`` override the file's values.
+
+    ``variant`` only labels the result: the scenario was loaded with its values already.
+    """
+    return RunResult(build(scenario, seed=seed, until=until, doc=doc).run(), variant)
 
 
 def write_run_dir(out_dir: Path, files: dict[str, str]) -> list[Path]:
@@ -101,7 +125,8 @@ def write_run_dir(out_dir: Path, files: dict[str, str]) -> list[Path]:
     if out_dir.exists():
         if not out_dir.is_dir():
             raise OutputError(f"{out_dir}: exists and is not a directory", refused=True)
-        foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in OUTPUT_FILES)
+        ours = _ours(out_dir)
+        foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in ours)
         if foreign:
             shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
             raise OutputError(

@@ -105,12 +105,14 @@ def build_summary(
     hosts: Mapping[str, str | None],
     routers: Mapping[str, list[str]],
     apps: Mapping[str, Mapping[str, Any]],
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The summary.json document.
 
     ``hosts`` maps host name -> address, ``routers`` router name -> interface
     addresses, ``apps`` app name -> ``{"type", "host", "results"}``; all in
-    scenario order, which the output keeps.
+    scenario order, which the output keeps. ``extra`` adds top-level fields
+    after those (the scenario runner's ``params``, ``faults``, ``expectations``).
     """
     conns = connections(trace.records)
     return jsonable({
@@ -131,4 +133,5 @@ def build_summary(
             name: {"type": info["type"], "host": info["host"], "results": info.get("results", {})}
             for name, info in apps.items()
         },
+        **(extra or {}),
     })

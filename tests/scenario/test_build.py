@@ -58,7 +58,7 @@ def test_build_errors_from_the_network_layer_are_located() -> None:
     doc = parse("name: x\nhosts:\n  a:\n    sysctl: {net.ipv4.ip_default_ttl: 300}\n", "lab.yaml")
     with pytest.raises(ScenarioError) as info:
         build(validate(doc), doc=doc)
-    assert str(info.value) == "lab.yaml:4: hosts.a.sysctl: host a: net.ipv4.ip_default_ttl must be 1..255, got 300"
+    assert str(info.value) == "lab.yaml:4: hosts.a.sysctl['net.ipv4.ip_default_ttl']: expected a TTL 1..255, got 300"
 
 
 def test_a_router_without_links_has_no_address_to_ping() -> None:
@@ -130,9 +130,41 @@ def doc_examples() -> list[str]:
 
 
 def test_the_doc_has_examples() -> None:
-    assert len(doc_examples()) >= 6
+    assert len(doc_examples()) >= 20
 
 
 @pytest.mark.parametrize("block", doc_examples(), ids=lambda b: b.split("\n", 1)[0][6:])
 def test_doc_examples_validate_and_build(block: str) -> None:
-    build(load_text(block, "docs/scenario-format.md"))
+    """Every example is valid; one that states expectations is run and must meet them."""
+    scenario = load_text(block, "docs/scenario-format.md")
+    if not scenario.expect:
+        build(scenario)
+        return
+    outcomes = run_scenario(scenario).built.outcomes or []
+    assert [(o.text, o.observed) for o in outcomes if not o.passed] == []
+
+
+def test_every_construct_has_a_doc_example() -> None:
+    """Every app type, behaviour, finish, event action, fault action, moment and expectation
+    kind appears in at least one checked example of docs/scenario-format.md."""
+    import yaml
+
+    from tcpsim.scenario.events import ACTIONS
+    from tcpsim.scenario.packets import MOMENTS
+
+    docs = [yaml.safe_load(b) for b in doc_examples()]
+    apps = [a for d in docs for a in d.get("apps") or []]
+    events = [e for d in docs for e in d.get("events") or []]
+    faults = [f for d in docs for f in d.get("faults") or []]
+    expects = [e for d in docs for e in d.get("expect") or []]
+    moments = {f.get("moment") for f in faults} | {e["packet"].get("moment") for e in expects if "packet" in e}
+    app_types = ("ping", "traceroute", "tcp-server", "sink", "tcp-client", "bulk", "syn-flood", "port-scan", "churn",
+                 "vanishing-client")
+    assert set(app_types) <= {a["type"] for a in apps}
+    assert {"echo", "respond", "never-close"} <= {a.get("behaviour", "respond") for a in apps if a["type"] == "tcp-server"}
+    assert {"close", "shutdown", "linger0", "hold"} <= {a.get("finish", "close") for a in apps if a["type"] == "tcp-client"}
+    assert set(ACTIONS) <= {k for e in events for k in e}
+    assert {"drop", "delay", "duplicate", "corrupt"} <= {f.get("action", "drop") for f in faults}
+    assert set(MOMENTS) <= moments
+    assert {"state", "sequence", "error", "counter", "result", "packet"} <= {k for e in expects for k in e}
+    assert any("lasted" in e for e in expects) and any("params" in d for d in docs) and any("variants" in d for d in docs)

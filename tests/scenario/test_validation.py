@@ -25,8 +25,8 @@ def error_of(text: str) -> str:
 
 def test_minimal_scenario_and_defaults() -> None:
     s = load_text(MINIMAL)
-    assert (s.name, s.description, s.lesson, s.seed, s.until, s.routing, s.trace) == (
-        "tiny", "", None, 1, 60.0, "delay", "packets"
+    assert (s.name, s.description, s.lesson, s.seed, s.until, s.routing, s.trace, s.trace_level) == (
+        "tiny", "", None, 1, 60.0, "delay", None, "packets"
     )
     assert s.hosts["a"].profile == "linux" and s.hosts["a"].address is None and s.hosts["a"].sysctl == {}
     assert (s.router_names, s.links, s.apps) == ([], [], [])
@@ -150,15 +150,17 @@ BAD = [
     ("duplicate key in flow", "name: x\nhosts:\n  a: {address: 192.0.2.1, address: 192.0.2.2}\n",
      "bad.yaml:3: duplicate key 'address' (first given on line 3)"),
     ("typo beats the missing key it causes", "name: x\nhost:\n  a: {}\n",
-     "bad.yaml:2: host: unknown key 'host' (did you mean 'hosts'? expected one of: apps, description, hosts, lesson, "
-     "links, name, routers, routing, seed, trace, until)"),
+     "bad.yaml:2: host: unknown key 'host' (did you mean 'hosts'? expected one of: apps, description, events, "
+     "expect, faults, hosts, lesson, links, name, params, routers, routing, seed, trace, until, variants)"),
     ("missing hosts", "name: x\n", "bad.yaml:1: hosts: missing required key"),
     ("missing app host", "name: x\nhosts:\n  a: {}\napps:\n  - type: ping\n    dst: a\n",
      "bad.yaml:5: apps[0].host: missing required key"),
     ("unknown app type", "name: x\nhosts:\n  a: {}\napps:\n  - {type: pong, host: a}\n",
-     "bad.yaml:5: apps[0].type: unknown type 'pong' (expected one of: ping, traceroute)"),
+     "bad.yaml:5: apps[0].type: unknown type 'pong' (expected one of: "
+     "ping, traceroute, tcp-server, sink, tcp-client, bulk, syn-flood, port-scan, churn, vanishing-client)"),
     ("app without type", "name: x\nhosts:\n  a: {}\napps:\n  - {host: a}\n",
-     "bad.yaml:5: apps[0].type: missing required key (expected one of: ping, traceroute)"),
+     "bad.yaml:5: apps[0].type: missing required key (expected one of: "
+     "ping, traceroute, tcp-server, sink, tcp-client, bulk, syn-flood, port-scan, churn, vanishing-client)"),
     ("unknown key in an app", "name: x\nhosts:\n  a: {}\napps:\n  - {type: ping, host: a, dst: a, cout: 3}\n",
      "bad.yaml:5: apps[0].cout: unknown key 'cout' (did you mean 'count'? expected one of: count, dst, host, interval, "
      "name, size, start, timeout, ttl, type)"),

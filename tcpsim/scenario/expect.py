@@ -1,0 +1,545 @@
+"""Expectations (``expect:``): what a scenario claims about its own run, checked at the end.
+
+Each expectation is a mapping whose kind is given by one key::
+
+    - {at: 5s, host: server, state: SYN_RECV, count: 3}          # states at a time
+    - {host: client, state: TIME_WAIT, lasted: 60s}               # how long a state lasted
+    - {host: client, sequence: [SYN_SENT, ESTABLISHED, ...]}     # a connection's states, in order
+    - {app: client, error: ETIMEDOUT, at: 131s, within: 10ms}    # an error an app saw
+    - {host: server, counter: "tcp:listen_drops", value: ">= 1"} # a trace counter
+    - {app: server, result: accepted, value: 3}                  # a value of the app's results
+    - {packet: {moment: final-ack, from: client}, count: 2}      # packets seen (count: 0 = never)
+
+They are read from the run itself: state changes and packets from the
+trace, errors and results from the apps, counters from the trace's counters.
+State queries therefore need the trace level ``states`` (packets:
+``packets``); ``required_level`` says which, and the scenario's automatic
+trace level honours it.
+
+Every check returns an ``Outcome``: a sentence saying what was expected,
+whether it held, and, when it did not, what happened instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Union
+
+from pydantic import (
+    AfterValidator,
+    Discriminator,
+    Field,
+    PlainValidator,
+    Tag,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from tcpsim.scenario.base import Name, Spec
+from tcpsim.scenario.packets import (
+    ConnPattern,
+    FlowTracker,
+    PacketMatcher,
+    PacketMatchSpec,
+    describe_packet,
+    parse_conn,
+)
+from tcpsim.scenario.units import Duration, describe, parse_duration
+from tcpsim.tcp.state import State
+from tcpsim.trace.records import PKT, SEND, STATE, Level
+from tcpsim.trace.summary import connections
+
+if TYPE_CHECKING:
+    from tcpsim.scenario.build import Built
+
+__all__ = ["ExpectSpec", "Outcome", "Range", "check_all", "parse_range", "required_level"]
+
+
+# -- values and ranges --------------------------------------------------------------------
+
+RANGE_HINT = "a number or a range such as 3, '>= 3', '< 10' or '2..5'"
+_NUM = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_RANGE = re.compile(rf"^\s*(?:(>=|<=|>|<|==|=)\s*({_NUM})|({_NUM})\s*\.\.\s*({_NUM})|({_NUM}))\s*$")
+
+
+@dataclass(frozen=True)
+class Range:
+    lo: float | None
+    hi: float | None
+    lo_open: bool = False
+    hi_open: bool = False
+
+    def holds(self, x: float) -> bool:
+        if self.lo is not None and (x < self.lo or (self.lo_open and x == self.lo)):
+            return False
+        return not (self.hi is not None and (x > self.hi or (self.hi_open and x == self.hi)))
+
+    def describe(self) -> str:
+        lo, hi = self.lo, self.hi
+        if lo is not None and hi is not None and lo == hi:
+            return _num(lo)
+        if lo is not None and hi is not None:
+            return f"between {_num(lo)} and {_num(hi)}"
+        if lo is not None:
+            return f"{'more than' if self.lo_open else 'at least'} {_num(lo)}"
+        if hi is not None:
+            return f"{'less than' if self.hi_open else 'at most'} {_num(hi)}"
+        return "any number"
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if x == int(x) else f"{x:g}"
+
+
+def parse_range(value: Any) -> Range:
+    """``3`` / ``"3"`` -> exactly 3; ``">= 3"``, ``"< 10"``, ``"2..5"`` (inclusive)."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected {RANGE_HINT}, got {describe(value)}")
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ValueError(f"expected {RANGE_HINT}, got {describe(value)}")
+        return Range(float(value), float(value))
+    if not isinstance(value, str):
+        raise ValueError(f"expected {RANGE_HINT}, got {describe(value)}")
+    m = _RANGE.match(value)
+    if m is None:
+        raise ValueError(f"expected {RANGE_HINT}, got {describe(value)}")
+    op, n1, a, b, n = m.groups()
+    if n is not None:
+        return Range(float(n), float(n))
+    if a is not None:
+        lo, hi = float(a), float(b)
+        if lo > hi:
+            raise ValueError(f"range {value!r} goes backwards")
+        return Range(lo, hi)
+    x = float(n1)
+    return {">=": Range(x, None), ">": Range(x, None, lo_open=True), "<=": Range(None, x),
+            "<": Range(None, x, hi_open=True)}.get(op, Range(x, x))
+
+
+def _check_range(value: Any) -> Any:
+    try:
+        parse_range(value)
+    except ValueError as exc:
+        raise PydanticCustomError("range", str(exc)) from None
+    return value
+
+
+CountRange = Annotated[Any, PlainValidator(_check_range), WithJsonSchema({"type": ["integer", "number", "string"]})]
+
+
+def _check_state(value: Any) -> str:
+    if not isinstance(value, str):
+        raise PydanticCustomError("state", "expected a TCP state such as ESTABLISHED or TIME_WAIT, got {got}",
+                                  {"got": describe(value)})
+    try:
+        return State.parse(value).value
+    except ValueError:
+        names = ", ".join(s.value for s in State)
+        raise PydanticCustomError("state", "unknown TCP state {got} (expected one of: {names})",
+                                  {"got": describe(value), "names": names}) from None
+
+
+StateName = Annotated[Any, PlainValidator(_check_state), WithJsonSchema({"type": "string"})]
+
+
+def _check_errno(value: str) -> str:
+    if not re.match(r"^E[A-Z0-9]+$", value):
+        raise PydanticCustomError("errno", "expected an errno name such as ETIMEDOUT or ECONNRESET, got {got}",
+                                  {"got": describe(value)})
+    return value
+
+
+Errno = Annotated[str, AfterValidator(_check_errno)]
+
+
+# -- the kinds ------------------------------------------------------------------------------
+
+
+class _Filter(Spec):
+    """Which connections of a host: those of an app, or those matching a 4-tuple pattern."""
+
+    app: Name | None = Field(None, description="Only connections of this app.")
+    conn: ConnPattern | None = Field(None, description="Only connections matching this pattern.")
+
+    def filter_text(self) -> str:
+        return (f" of app {self.app}" if self.app else "") + (f" matching {self.conn}" if self.conn else "")
+
+
+class StateExpect(_Filter):
+    """How many connections of a host are in a state at a time, or how long each stay in it lasted."""
+
+    state: StateName = Field(description="A TCP state (netstat or RFC spelling).")
+    host: Name = Field(description="The host whose connections are counted.")
+    at: Duration | None = Field(None, description="The time to look at.")
+    count: CountRange | None = Field(None, description="How many (default: at least 1).")
+    lasted: Duration | None = Field(None, description="Or: every stay in the state lasted this long.")
+    within: Duration = Field(0.001, description="Tolerance of lasted.")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> StateExpect:
+        if (self.at is None) == (self.lasted is None):
+            raise ValueError("expected exactly one of at (count connections at a time) and lasted (how long it lasted)")
+        if self.count is not None and self.at is None:
+            raise ValueError("count: goes with at:")
+        return self
+
+
+class SequenceExpect(_Filter):
+    """Some connection of the host went through exactly these states, in this order."""
+
+    sequence: Annotated[list[StateName], Field(min_length=1)] = Field(description="States entered, in order.")
+    host: Name = Field(description="The host of the connection.")
+    partial: bool = Field(False, description="true: these states in this order, others may come between.")
+
+
+class ErrorExpect(Spec):
+    """An app saw an error (errno name), optionally at a time."""
+
+    error: Errno = Field(description="The errno name, e.g. ETIMEDOUT.")
+    app: Name = Field(description="The app that saw it.")
+    at: Duration | None = Field(None, description="When.")
+    within: Duration = Field(0.001, description="Tolerance of at.")
+    count: CountRange = Field(">= 1", description="How many times (0: never).")
+
+
+class CounterExpect(Spec):
+    """A trace counter of a node, e.g. tcp:listen_drops, timer:rto, drop:fault:NAME."""
+
+    counter: Annotated[str, Field(min_length=1)] = Field(description="Counter name.")
+    host: Name = Field(description="Host or router.")
+    value: CountRange = Field(description="Expected value or range.")
+
+
+class ResultExpect(Spec):
+    """A value in an app's results (summary.json), by a dotted path."""
+
+    result: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")] = Field(
+        description="Path into the app's results, e.g. accepted or listener.cookies_sent.")
+    app: Name = Field(description="The app.")
+    value: Any = Field(description="Expected value: a number or range for numbers, else the exact value.")
+    within: float | None = Field(None, ge=0, description="Tolerance for a number (or a duration such as 10ms).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _within_duration(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("within"), str):
+            with contextlib.suppress(ValueError):
+                data = {**data, "within": parse_duration(data["within"])}
+        return data
+
+
+class PacketExpect(Spec):
+    """Packets sent that match, counted (default: at least one; count: 0 means never)."""
+
+    packet: PacketMatchSpec = Field(description="Which packets (the keys of a fault's match).")
+    count: CountRange = Field(">= 1", description="How many.")
+
+
+_KINDS: dict[str, type[Spec]] = {
+    "sequence": SequenceExpect, "state": StateExpect, "error": ErrorExpect, "counter": CounterExpect,
+    "result": ResultExpect, "packet": PacketExpect,
+}
+
+
+def _kind_of(value: Any) -> str | None:
+    if isinstance(value, dict):
+        found = [k for k in _KINDS if k in value]
+        return found[0] if len(found) == 1 else None
+    for k, cls in _KINDS.items():
+        if isinstance(value, cls):
+            return k
+    return None
+
+
+ExpectSpec = Annotated[
+    Union[  # noqa: UP007
+        Annotated[SequenceExpect, Tag("sequence")], Annotated[StateExpect, Tag("state")],
+        Annotated[ErrorExpect, Tag("error")], Annotated[CounterExpect, Tag("counter")],
+        Annotated[ResultExpect, Tag("result")], Annotated[PacketExpect, Tag("packet")],
+    ],
+    Discriminator(
+        _kind_of, custom_error_type="expectation",
+        custom_error_message="expected a mapping with exactly one of: " + ", ".join(_KINDS),
+    ),
+]
+
+
+def required_level(spec: Any) -> Level:
+    """The lowest trace level that keeps what this expectation reads."""
+    if isinstance(spec, StateExpect | SequenceExpect):
+        return Level.STATES
+    if isinstance(spec, PacketExpect):
+        return Level.PACKETS
+    return Level.COUNTERS
+
+
+# -- checking -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    text: str
+    passed: bool
+    observed: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"expect": self.text, "passed": self.passed, "observed": self.observed}
+
+
+def _t(x: float) -> str:
+    return f"{x:g} s"
+
+
+def _count_text(r: Range, what: str) -> str:
+    if r.lo == 0 and r.hi == 0:
+        return f"no {what}"
+    return f"{r.describe()} {what}"
+
+
+class _Context:
+    """What the checks read, computed once per run."""
+
+    def __init__(self, built: Built) -> None:
+        self.built = built
+        trace = built.sim.trace
+        self.records = trace.records
+        self._conns: dict[str, list[dict[str, Any]]] | None = None
+        self._state_records: list[tuple[Any, ...]] | None = None
+
+    def conns(self) -> dict[str, list[dict[str, Any]]]:
+        if self._conns is None:
+            self._conns = connections(self.records)
+        return self._conns
+
+    def addresses(self, name: str) -> frozenset[str]:
+        return self.built.addresses(name)
+
+    def belongs(self, host: str, conn: str, spec: _Filter) -> bool:
+        """Is connection ``conn`` (``L:P>R:Q``) on ``host`` one of the filter's?"""
+        if spec.conn is not None:
+            a, pa, b, pb = parse_conn(spec.conn)
+            local, _, remote = conn.partition(">")
+            la, _, lp = local.rpartition(":")
+            ra, _, rp = remote.rpartition(":")
+
+            def ok(addr: str, port: str, pat_a: str, pat_p: int | None) -> bool:
+                return (pat_a == "*" or addr in self.addresses(pat_a)) and (pat_p is None or port == str(pat_p))
+
+            if not ((ok(la, lp, a, pa) and ok(ra, rp, b, pb)) or (ok(la, lp, b, pb) and ok(ra, rp, a, pa))):
+                return False
+        if spec.app is not None:
+            app = self.built.app(spec.app).app
+            if conn in getattr(app, "conn_names", ()):
+                return True
+            local = conn.partition(">")[0]
+            port = local.rpartition(":")[2]
+            ports: set[int] = getattr(app, "listen_ports", set())
+            return self.built.app(spec.app).host == host and port.isdigit() and int(port) in ports
+        return True
+
+
+def _eval_state(ctx: _Context, spec: StateExpect) -> Outcome:
+    host, state = spec.host, spec.state
+    filt = spec.filter_text()
+    if spec.at is not None:
+        rng = parse_range(spec.count if spec.count is not None else ">= 1")
+        bound = rng.lo if rng.lo is not None else rng.hi
+        noun = "connection" if bound == 1 and (rng.hi is None or rng.hi == 1) else "connections"
+        text = f"at {_t(spec.at)}, {host} has {_count_text(rng, f'{noun} in {state}{filt}')}"
+        current: dict[str, str] = {}
+        for r in ctx.records:
+            if r[0] > spec.at + 1e-9:
+                break
+            if r[1] == STATE and r[2] == host:
+                current[r[3]] = r[5]
+        found = [c for c, s in current.items() if s == state and ctx.belongs(host, c, spec)]
+        if rng.holds(len(found)):
+            return Outcome(text, True, f"{len(found)}")
+        tally: dict[str, int] = {}
+        for name, st in current.items():
+            if st != "CLOSED" and ctx.belongs(host, name, spec):
+                tally[st] = tally.get(st, 0) + 1
+        seen = ", ".join(f"{n} {st}" for st, n in sorted(tally.items())) or "no connections"
+        return Outcome(text, False, f"found {len(found)} in {state}; {host} had {seen}")
+    assert spec.lasted is not None
+    text = f"on {host}, every stay in {state}{filt} lasts {_t(spec.lasted)} (± {spec.within * 1000:g} ms)"
+    stays: list[tuple[str, float, float | None]] = []
+    for c in ctx.conns().get(host, []):
+        name = f"{c['local']}>{c['remote']}"
+        if not ctx.belongs(host, name, spec):
+            continue
+        entered: list[dict[str, Any]] = c["states"]
+        for i, entry in enumerate(entered):
+            if entry["state"] == state:
+                end = entered[i + 1]["t"] if i + 1 < len(entered) else None
+                stays.append((name, entry["t"], end))
+    if not stays:
+        return Outcome(text, False, f"no connection on {host}{filt} entered {state}")
+    bad = [(n, t0, t1) for n, t0, t1 in stays if t1 is None or abs((t1 - t0) - spec.lasted) > spec.within + 1e-9]
+    if not bad:
+        return Outcome(text, True, f"{len(stays)} stay(s)")
+    n, t0, t1 = bad[0]
+    how = f"still {state} at the end ({_t(ctx.built.sim.now)})" if t1 is None else f"lasted {_t(t1 - t0)}"
+    return Outcome(text, False, f"{len(bad)} of {len(stays)} did not; e.g. {n}: entered at {_t(t0)}, {how}")
+
+
+def _eval_sequence(ctx: _Context, spec: SequenceExpect) -> Outcome:
+    want = list(spec.sequence)
+    arrow = " -> ".join(want)
+    text = (f"on {spec.host}, a connection{spec.filter_text()} goes "
+            + ("through " if spec.partial else "") + arrow)
+    seen: list[list[str]] = []
+    for c in ctx.conns().get(spec.host, []):
+        name = f"{c['local']}>{c['remote']}"
+        if c["remote"].endswith("0.0.0.0:*") or not ctx.belongs(spec.host, name, spec):
+            continue
+        got = [s["state"] for s in c["states"]]
+        if got == want or (spec.partial and _subsequence(want, got)):
+            return Outcome(text, True, f"{name}")
+        seen.append(got)
+    if not seen:
+        return Outcome(text, False, f"no connection on {spec.host}{spec.filter_text()}")
+    shown = "; ".join(" -> ".join(s) for s in seen[:3]) + (f"; and {len(seen) - 3} more" if len(seen) > 3 else "")
+    return Outcome(text, False, f"saw {shown}")
+
+
+def _subsequence(want: list[str], got: list[str]) -> bool:
+    it = iter(got)
+    return all(any(g == w for g in it) for w in want)
+
+
+def _eval_error(ctx: _Context, spec: ErrorExpect) -> Outcome:
+    rng = parse_range(spec.count)
+    when = f" at {_t(spec.at)} (± {spec.within * 1000:g} ms)" if spec.at is not None else ""
+    text = f"{spec.app} sees {spec.error}{when}" if rng == Range(1, None) else \
+        f"{spec.app} sees {spec.error}{when}: {rng.describe()} time(s)" if not (rng.lo == 0 and rng.hi == 0) else \
+        f"{spec.app} never sees {spec.error}{when}"
+    results = ctx.built.app(spec.app).results()
+    errors = results.get("errors", []) if isinstance(results, dict) else []
+    same = [e for e in errors if e.get("errno") == spec.error]
+    hits = [e for e in same if spec.at is None or abs(e["t"] - spec.at) <= spec.within + 1e-9]
+    if rng.holds(len(hits)):
+        return Outcome(text, True, f"{len(hits)} time(s)" + (f", first at {_t(hits[0]['t'])}" if hits else ""))
+    if same:
+        times = ", ".join(_t(e["t"]) for e in same[:5]) + (" ..." if len(same) > 5 else "")
+        return Outcome(text, False, f"{len(hits)} matching; {spec.error} seen {len(same)} time(s) at {times}")
+    others = ", ".join(f"{e['errno']} at {_t(e['t'])}" for e in errors[:5]) or "no errors at all"
+    return Outcome(text, False, f"saw {others}")
+
+
+def _eval_counter(ctx: _Context, spec: CounterExpect) -> Outcome:
+    rng = parse_range(spec.value)
+    text = f"{spec.host}'s counter {spec.counter} is {rng.describe()}"
+    counters = ctx.built.sim.trace.counters
+    value = counters.get((spec.host, spec.counter), 0)
+    if rng.holds(value):
+        return Outcome(text, True, str(value))
+    similar = sorted(k for (n, k) in counters if n == spec.host and spec.counter.split(":")[0] in k)
+    hint = f" (counters of {spec.host} like it: {', '.join(similar[:6])})" if value == 0 and similar else ""
+    return Outcome(text, False, f"it is {value}{hint}")
+
+
+def _dig(results: Any, path: str) -> tuple[bool, Any]:
+    value = results
+    for part in path.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return False, None
+    return True, value
+
+
+def _eval_result(ctx: _Context, spec: ResultExpect) -> Outcome:
+    found, value = _dig(ctx.built.app(spec.app).results(), spec.result)
+    expected = spec.value
+    rng: Range | None = None
+    if not isinstance(expected, bool):
+        try:
+            rng = parse_range(expected)
+        except ValueError:
+            rng = None
+    if rng is not None and spec.within is not None and rng.lo is not None and rng.lo == rng.hi:
+        exact = rng.lo
+        rng = Range(exact - spec.within, exact + spec.within)
+        shown = f"{_num(exact)} (± {spec.within:g})"
+    else:
+        shown = rng.describe() if rng is not None else repr(expected)
+    text = f"{spec.app}'s result {spec.result} is {shown}"
+    if not found:
+        return Outcome(text, False, f"{spec.app} has no result {spec.result!r}")
+    if rng is not None and isinstance(value, int | float) and not isinstance(value, bool):
+        return Outcome(text, rng.holds(value), f"it is {value:g}" if isinstance(value, float) else f"it is {value}")
+    ok = value == expected
+    return Outcome(text, ok, f"it is {value!r}")
+
+
+def _eval_packet(ctx: _Context, spec: PacketExpect) -> Outcome:
+    rng = parse_range(spec.count)
+    what = spec.packet.describe()
+    text = f"packets {what}: " + ("never sent" if rng.lo == 0 and rng.hi == 0 else f"{rng.describe()} sent")
+    matcher = PacketMatcher(spec.packet, ctx.addresses)
+    tracker = FlowTracker() if matcher.needs_moments else None
+    apps = _recorded_app_resolver(ctx) if spec.packet.app is not None else None
+    hits: list[str] = []
+    empty: frozenset[str] = frozenset()
+    for r in ctx.records:
+        if r[1] != PKT or r[3] != SEND:
+            continue
+        pkt = r[4]
+        moments = tracker.observe(pkt) if tracker is not None else empty
+        if matcher.matches(pkt, r[0], moments, apps):
+            hits.append(describe_packet(r[0], pkt))
+    if rng.holds(len(hits)):
+        return Outcome(text, True, f"{len(hits)}")
+    shown = "; ".join(hits[:3]) + (" ..." if len(hits) > 3 else "")
+    return Outcome(text, False, f"{len(hits)} sent" + (f": {shown}" if hits else ""))
+
+
+def _recorded_app_resolver(ctx: _Context) -> Any:
+    """Which apps a packet belongs to, from what the apps recorded (the run is over)."""
+    from tcpsim.wire.ip import IPPacket
+    from tcpsim.wire.segment import Segment
+
+    tuples: dict[tuple[str, int, str, int], set[str]] = {}
+    listens: dict[tuple[str, int], set[str]] = {}
+    for a in ctx.built.apps:
+        for name in getattr(a.app, "conn_names", ()):
+            local, _, remote = name.partition(">")
+            la, _, lp = local.rpartition(":")
+            ra, _, rp = remote.rpartition(":")
+            if lp.isdigit() and rp.isdigit():
+                tuples.setdefault((la, int(lp), ra, int(rp)), set()).add(a.name)
+        addr = ctx.built.plan.hosts.get(a.host)
+        for port in getattr(a.app, "listen_ports", ()):
+            if addr is not None:
+                listens.setdefault((addr, port), set()).add(a.name)
+
+    def apps(pkt: IPPacket, seg: Segment) -> set[str]:
+        out: set[str] = set()
+        out |= tuples.get((pkt.src, seg.sport, pkt.dst, seg.dport), set())
+        out |= tuples.get((pkt.dst, seg.dport, pkt.src, seg.sport), set())
+        out |= listens.get((pkt.src, seg.sport), set())
+        out |= listens.get((pkt.dst, seg.dport), set())
+        return out
+
+    return apps
+
+
+_CHECKS: dict[type, Any] = {
+    StateExpect: _eval_state, SequenceExpect: _eval_sequence, ErrorExpect: _eval_error,
+    CounterExpect: _eval_counter, ResultExpect: _eval_result, PacketExpect: _eval_packet,
+}
+
+
+def check_all(built: Built, specs: Iterable[Any]) -> list[Outcome]:
+    """Check every expectation against a finished run, in file order."""
+    ctx = _Context(built)
+    return [_CHECKS[type(spec)](ctx, spec) for spec in specs]
