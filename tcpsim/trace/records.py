@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from enum import IntEnum
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 from tcpsim.wire.ip import IPPROTO_TCP, ICMPMessage, IPPacket
 from tcpsim.wire.segment import Segment, flags_text
@@ -61,10 +61,18 @@ class Trace:
     summaries and sweeps work at the cheapest level.
     """
 
-    __slots__ = ("level", "records", "counters", "keep_packets", "keep_states", "keep_samples")
+    __slots__ = ("level", "records", "counters", "keep_packets", "keep_states", "keep_samples", "state_hooks")
+
+    #: Callbacks every new Trace starts with in ``state_hooks``. Lets a caller that does
+    #: not build the Simulation itself (the CLI's ``run --explain``) watch a run live;
+    #: see ``tcpsim.trace.narrate.watching``.
+    default_state_hooks: ClassVar[list[Callable[[tuple[Any, ...]], None]]] = []
 
     def __init__(self, level: Level = Level.PACKETS) -> None:
         self.level = level
+        # Called with each STATE record as it is made, at every level (live narration).
+        # Zero cost when empty: one truth test per state change, none per packet.
+        self.state_hooks: list[Callable[[tuple[Any, ...]], None]] = list(Trace.default_state_hooks)
         self.records: list[tuple[Any, ...]] = []
         self.counters: Counter[tuple[str, str]] = Counter()
         self.keep_states = level >= Level.STATES
@@ -86,6 +94,10 @@ class Trace:
         """A TCP state change of connection ``conn`` (``local>remote``) on ``node``."""
         if self.keep_states:
             self.records.append((t, STATE, node, conn, old, new, cause, rfc))
+        if self.state_hooks:
+            rec = (t, STATE, node, conn, old, new, cause, rfc)
+            for hook in self.state_hooks:
+                hook(rec)
 
     def timer(self, t: float, node: str, conn: str, kind: str) -> None:
         """A timer of ``kind`` expired (and acted) on connection ``conn``."""
