@@ -1,7 +1,8 @@
 """The ``tcpsim`` command: run, validate, list and describe scenarios.
 
-Exit codes: 0 success, 1 a run that could not be written or an internal
-error, 2 bad input (a scenario error, a bad flag, an unusable ``--out``).
+Exit codes: 0 success, 1 a run whose expectations failed, a run that could
+not be written, or an internal error, 2 bad input (a scenario error, a bad
+flag, a bad ``--set``, an unusable ``--out``).
 
 Every error is one line on stderr. click's default prints usage and a blank
 line before the message; ``_OneLineGroup`` replaces that with the message
@@ -47,7 +48,7 @@ class _OneLineGroup(click.Group):
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
         try:
-            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:
             hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
             click.echo(f"Error: {' '.join(exc.format_message().split())}{hint}", err=True)
@@ -61,7 +62,9 @@ class _OneLineGroup(click.Group):
         except click.exceptions.Exit as exc:
             code = exc.exit_code
         else:
-            code = 0
+            # With standalone_mode=False click *returns* the code of a ``click.exceptions.Exit``
+            # (how `run` reports failed expectations); commands themselves return None.
+            code = rv if isinstance(rv, int) and not isinstance(rv, bool) else 0
         if standalone_mode:
             sys.exit(code)
         return code
@@ -91,14 +94,42 @@ def cli() -> None:
     """
 
 
-def _load(spec: str) -> tuple[Any, Any]:
+def _load(spec: str, sets: Sequence[str] = (), variant: str | None = None) -> tuple[Any, Any]:
     from tcpsim.scenario.library import resolve
     from tcpsim.scenario.loader import load_document
+    from tcpsim.scenario.params import parse_set
 
+    overrides: dict[str, Any] = {}
+    for text in sets:
+        try:
+            name, value = parse_set(text)
+        except ValueError as exc:
+            raise _Fail(str(exc)) from None
+        overrides[name] = value
     try:
-        return load_document(resolve(spec))
+        return load_document(resolve(spec), overrides=overrides, variant=variant)
     except ScenarioError as exc:
         raise _Fail(str(exc)) from None
+
+
+def _param_options(fn: Any) -> Any:
+    """``--set NAME=VALUE`` (repeatable) and ``--variant NAME``, shared by run and validate."""
+    fn = click.option("--variant", default=None, metavar="NAME",
+                      help="Use the parameter values of one of the scenario's variants.")(fn)
+    fn = click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+                      help="Set a parameter (repeatable), e.g. --set flood_rate=5000.")(fn)
+    return fn
+
+
+def _view_options(fn: Any) -> Any:
+    """``--no-plots``, ``--explain`` and ``--lang`` of run (the views: see tcpsim.viz.views)."""
+    fn = click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+                      help="Language of --explain and of the report's narration.")(fn)
+    fn = click.option("--explain", is_flag=True,
+                      help="Narrate every TCP state change as it happens: who, from and to, why, RFC.")(fn)
+    fn = click.option("--no-plots", is_flag=True,
+                      help="Skip the figures and report.html (one pcap per host is still written).")(fn)
+    return fn
 
 
 @cli.command()
@@ -107,23 +138,60 @@ def _load(spec: str) -> tuple[Any, Any]:
 @click.option("--until", type=_DurationType(), default=None, help="Override the simulated end time (e.g. 30s).")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output directory (default: runs/<scenario-name>).")
+@_param_options
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
-def run(scenario: str, seed: int | None, until: float | None, out: Path | None, quiet: bool) -> None:
-    """Run SCENARIO; write trace.jsonl, packets.txt and summary.json to --out."""
+@_view_options
+def run(scenario: str, seed: int | None, until: float | None, out: Path | None, sets: tuple[str, ...],
+        variant: str | None, quiet: bool, no_plots: bool, explain: bool, lang: str) -> None:
+    """Run SCENARIO; write trace.jsonl, packets.txt and summary.json to --out.
+
+    Prints each expectation of the scenario with PASS or FAIL; exits 1 when one fails.
+    """
     from tcpsim.scenario.run import OutputError, run_scenario
 
-    doc, model = _load(scenario)
+    doc, model = _load(scenario, sets, variant)
+    if not quiet:
+        click.echo(_header(model, variant))
     try:
-        result = run_scenario(model, seed=seed, until=until, doc=doc)
+        with _narrating(explain, lang):
+            result = run_scenario(model, seed=seed, until=until, doc=doc, variant=variant)
     except ScenarioError as exc:
         raise _Fail(str(exc)) from None
-    out_dir = out if out is not None else Path("runs") / model.name
+    out_dir = out if out is not None else Path("runs") / (model.name + (f"@{variant}" if variant else ""))
     try:
         paths = result.write(out_dir)
     except OutputError as exc:
         raise (_Fail if exc.refused else _WriteFail)(str(exc)) from None
+    paths += _write_views(result, out_dir, plots=not no_plots, lang=lang)
+    outcomes = result.built.outcomes or []
     if not quiet:
         click.echo(_report(result, paths))
+    elif not result.built.passed:
+        click.echo("\n".join(_expectation_lines(outcomes, failures_only=True)))
+    if not result.built.passed:
+        raise click.exceptions.Exit(1)
+
+
+def _header(scn: Any, variant: str | None) -> str:
+    """What is printed before the run starts: what the scenario is and what to watch."""
+    title = scn.name + (f" (variant {variant})" if variant else "")
+    out = [f"{title}: {scn.description}" if scn.description else title]
+    if scn.params:
+        out.append("params: " + ", ".join(f"{k}={v}" for k, v in scn.params.items()))
+    if scn.lesson:
+        out += [""] + ["  " + line if line else "" for line in scn.lesson.rstrip().splitlines()]
+    return "\n".join(out)
+
+
+def _expectation_lines(outcomes: Sequence[Any], failures_only: bool = False) -> list[str]:
+    lines: list[str] = []
+    for o in outcomes:
+        if failures_only and o.passed:
+            continue
+        lines.append(f"  {'PASS' if o.passed else 'FAIL'}  {o.text}")
+        if not o.passed:
+            lines.append(f"        instead: {o.observed}")
+    return lines
 
 
 def _report(result: Any, paths: list[Path]) -> str:
@@ -131,8 +199,7 @@ def _report(result: Any, paths: list[Path]) -> str:
     built = result.built
     scn = built.scenario
     summary = result.summary()
-    out: list[str] = [f"{scn.name}: {scn.description}" if scn.description else scn.name]
-    out.append(f"seed {built.seed}, simulated {built.sim.now:g} s, trace level {scn.trace}")
+    out: list[str] = ["", f"seed {built.seed}, simulated {built.sim.now:g} s, trace level {scn.trace_level}"]
     for app in built.apps:
         out += ["", f"== {app.name}: {app.type} on {app.host} =="]
         out += app.lines or ["(no output: it had not started or not finished by the end of the run)"]
@@ -147,17 +214,23 @@ def _report(result: Any, paths: list[Path]) -> str:
     for r in rows:
         cells = [r[0].ljust(widths[0])] + [r[i].rjust(widths[i]) for i in (1, 2, 3)] + [r[4]]
         out.append("  " + "  ".join(cells))
+    outcomes = built.outcomes or []
+    if outcomes:
+        failed = sum(1 for o in outcomes if not o.passed)
+        out += ["", f"expectations: {len(outcomes) - failed} of {len(outcomes)} passed"]
+        out += _expectation_lines(outcomes)
     out += ["", "files:"] + [f"  {p}" for p in paths]
     return "\n".join(out)
 
 
 @cli.command()
 @click.argument("scenario")
-def validate(scenario: str) -> None:
+@_param_options
+def validate(scenario: str, sets: tuple[str, ...], variant: str | None) -> None:
     """Check SCENARIO without running it (schema, cross-references, and building it)."""
     from tcpsim.scenario.build import build
 
-    doc, model = _load(scenario)
+    doc, model = _load(scenario, sets, variant)
     try:
         build(model, doc=doc)
     except ScenarioError as exc:
@@ -165,7 +238,9 @@ def validate(scenario: str) -> None:
     counts = ", ".join(
         _plural(n, word)
         for n, word in ((len(model.hosts), "host"), (len(model.router_names), "router"),
-                        (len(model.links), "link"), (len(model.apps), "app"))
+                        (len(model.links), "link"), (len(model.apps), "app"), (len(model.events), "event"),
+                        (len(model.faults), "fault"), (len(model.expect), "expectation"))
+        if n or word in ("host", "app")
     )
     click.echo(f"{doc.file}: ok ({model.name}: {counts})")
 
@@ -187,7 +262,10 @@ def list_() -> None:
     width = max(len(n) for n in entries)
     for name, path in entries.items():
         try:
-            description = load(path).description or "(no description)"
+            scn = load(path)
+            description = scn.description or "(no description)"
+            if scn.variants:
+                description += f" [variants: {', '.join(scn.variants)}]"
         except ScenarioError as exc:
             description = f"(invalid: {exc})"
         click.echo(f"{name.ljust(width)}  {description}")
@@ -199,6 +277,218 @@ def schema() -> None:
     from tcpsim.scenario.model import Scenario
 
     click.echo(json.dumps(Scenario.model_json_schema(), indent=2))
+
+
+# -- views: narration, figures, pcaps, report, netstat (see tcpsim/viz and docs/views.md) -------
+
+
+def _narrating(explain: bool, lang: str) -> Any:
+    """While the run lasts, print each state change as it happens (``run --explain``)."""
+    from contextlib import nullcontext
+
+    if not explain:
+        return nullcontext()
+    from tcpsim.trace.narrate import live, watching
+
+    return watching(live(click.echo, lang))
+
+
+def _write_views(result: Any, out_dir: Path, *, plots: bool, lang: str) -> list[Path]:
+    """pcaps, figures and report.html of a finished run (the one call ``run`` makes for the views)."""
+    from tcpsim.viz.views import RunInfo, write_views
+
+    b = result.built
+    info = RunInfo(name=b.scenario.name, description=b.scenario.description or "",
+                   lesson=getattr(b.scenario, "lesson", "") or "", summary=result.summary(), end_time=b.sim.now)
+    try:
+        return write_views(b.sim.trace.records, out_dir, info, plots=plots, lang=lang)
+    except OSError as exc:
+        raise _WriteFail(f"{out_dir}: cannot write the views: {exc.strerror or exc}") from None
+
+
+def _run_records(rundir: Path) -> list[Any]:
+    from tcpsim.trace.load import load_records
+
+    path = rundir / "trace.jsonl" if rundir.is_dir() else rundir
+    if not path.is_file():
+        raise _Fail(f"{rundir}: no trace.jsonl here (make one with 'tcpsim run SCENARIO --out {rundir}')")
+    try:
+        return load_records(path)
+    except (ValueError, KeyError) as exc:
+        raise _Fail(f"{path}: not a tcpsim trace ({exc})") from None
+
+
+class _TimeType(_DurationType):
+    """``--at 3.5`` or ``--at 120ms``: an instant of simulated time (0 allowed)."""
+
+    name = "time"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+@cli.command()
+@click.argument("rundir", type=click.Path(path_type=Path))
+@click.option("--at", "at", type=_TimeType(), required=True, help="Simulated time of the snapshot (e.g. 0.5, 120ms).")
+@click.option("--host", default=None, help="Only this host's sockets (default: every host, one table each).")
+@click.option("--summary", "summary", is_flag=True, help="Count per state, as '| awk {print $6} | sort | uniq -c'.")
+def netstat(rundir: Path, at: float, host: str | None, summary: bool) -> None:
+    """Print `netstat -nat` of RUNDIR's hosts as it was at time --at."""
+    from tcpsim.trace.netstat import endpoints, format_summary, format_table, snapshot
+
+    records = _run_records(rundir)
+    eps = endpoints(records)
+    known = sorted({ep.node for ep in eps})
+    if host is not None and host not in known:
+        raise _Fail(f"--host {host}: no TCP socket on that node in {rundir} (nodes with sockets: "
+                    f"{', '.join(known) or 'none'})")
+    rows = snapshot(records, at, host, eps=eps)
+    hosts = [host] if host is not None else sorted({r.node for r in rows}, key=known.index)
+    if not hosts:
+        click.echo(f"no sockets at t={at:g} s")
+        return
+    for i, h in enumerate(hosts):
+        hr = [r for r in rows if r.node == h]
+        if len(hosts) > 1 or host is None:
+            click.echo(("" if i == 0 else "\n") + f"== {h} at t={at:g} s ==")
+        click.echo("\n".join(format_summary(hr) if summary else format_table(hr)))
+
+
+def _split_csv(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+@cli.command()
+@click.argument("rundir", type=click.Path(path_type=Path))
+@click.option("--what", default=None, metavar="LIST",
+              help="Comma-separated: timeline, ladder, counts, timeseq, cwnd, states, pcap, report "
+                   "(default: every figure the trace can show, the pcaps and the report).")
+@click.option("--from", "t_from", type=_TimeType(), default=None, help="Ladder: first instant of the window.")
+@click.option("--to", "t_to", type=_TimeType(), default=None, help="Ladder: last instant of the window.")
+@click.option("--nodes", default=None, metavar="LIST", help="Ladder: these nodes' lines, in this order.")
+@click.option("--absolute", is_flag=True, help="Ladder: raw sequence numbers instead of relative ones.")
+@click.option("--link", "links", multiple=True, metavar="A-B",
+              help="Also write link-A-B.pcap: what was put on the link between nodes A and B (repeatable).")
+@click.option("--format", "formats", default="png,svg", show_default=True, help="Figure formats.")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where to write (default: RUNDIR).")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+              help="Language of the report's narration.")
+def plot(rundir: Path, what: str | None, t_from: float | None, t_to: float | None, nodes: str | None,
+         absolute: bool, links: tuple[str, ...], formats: str, out: Path | None, lang: str) -> None:
+    """Draw RUNDIR's figures again from its trace.jsonl (optionally a ladder window, link pcaps)."""
+    import json
+
+    from tcpsim.trace.pcap import write_host_pcaps, write_link_pcaps
+    from tcpsim.viz.views import FIGURES, RunInfo, available_figures, render_figures
+
+    records = _run_records(rundir)
+    out_dir = out if out is not None else (rundir if rundir.is_dir() else rundir.parent)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    wanted = _split_csv(what)
+    known = set(FIGURES) | {"pcap", "report"}
+    for w in wanted or []:
+        if w not in known:
+            raise _Fail(f"--what {w}: unknown view (known: {', '.join(sorted(known))})")
+    fmts = _split_csv(formats) or ["png"]
+    for f in fmts:
+        if f not in ("png", "svg", "pdf"):
+            raise _Fail(f"--format {f}: expected png, svg or pdf")
+    window = None
+    if t_from is not None or t_to is not None:
+        window = (t_from or 0.0, t_to if t_to is not None else float("inf"))
+    summary: dict[str, Any] = {}
+    sfile = (rundir if rundir.is_dir() else rundir.parent) / "summary.json"
+    if sfile.is_file():
+        summary = json.loads(sfile.read_text(encoding="utf-8"))
+    info = RunInfo(name=str(summary.get("scenario", rundir.name)), summary=summary,
+                   end_time=summary.get("end_time"))
+    figs = [w for w in (wanted or available_figures(records)) if w in FIGURES]
+    paths: list[Path] = []
+    try:
+        fig_paths, svgs = render_figures(records, out_dir, info, names=figs, formats=fmts, window=window,
+                                         nodes=_split_csv(nodes), relative=not absolute)
+        paths += fig_paths
+        if wanted is None or "pcap" in wanted:
+            paths += write_host_pcaps(records, out_dir)
+        if links:
+            paths += write_link_pcaps(records, out_dir, _link_directions(records, links))
+        if wanted is None or "report" in wanted:
+            from tcpsim.report.html import write_report
+
+            paths.append(write_report(records, out_dir / "report.html", info, svgs, lang=lang))
+    except OSError as exc:
+        raise _WriteFail(f"{out_dir}: cannot write: {exc.strerror or exc}") from None
+    for p in paths:
+        click.echo(str(p))
+
+
+def _link_directions(records: Sequence[Any], links: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """``A-B`` -> the two direction names the trace uses (``A->B``, ``B->A``)."""
+    seen = {r[5] for r in records if r[1] == "pkt" and r[5]}
+    out: dict[str, tuple[str, str]] = {}
+    for spec in links:
+        for i in [i for i, ch in enumerate(spec) if ch == "-"]:
+            a, b = spec[:i], spec[i + 1:]
+            if f"{a}->{b}" in seen or f"{b}->{a}" in seen:
+                out[spec] = (f"{a}->{b}", f"{b}->{a}")
+                break
+        else:
+            raise _Fail(f"--link {spec}: no packet crossed a link between two such nodes (write it as A-B)")
+    return out
+
+
+@cli.command()
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("plots"),
+              show_default=True, help="Where to put the gallery.")
+@click.option("--only", default=None, metavar="LIST", help="Only these gallery entries (comma-separated).")
+def gallery(out: Path, only: str | None) -> None:
+    """Regenerate the figure gallery (plots/) from the scenarios listed in tcpsim/viz/gallery.py."""
+    from tcpsim.viz.gallery import build_gallery
+
+    try:
+        for path in build_gallery(out, only=_split_csv(only)):
+            click.echo(str(path))
+    except ScenarioError as exc:
+        raise _Fail(str(exc)) from None
+    except KeyError as exc:
+        raise _Fail(str(exc.args[0])) from None
+
+
+@cli.command("profiles")
+@click.option("--markdown", is_flag=True, help="Print the reference table in Markdown (docs/profiles.md).")
+def profiles_cmd(markdown: bool) -> None:
+    """List the TCP profiles and every knob with its real names and defaults."""
+    from tcpsim.tcp.config import KNOBS, PROFILES, profiles_markdown
+
+    if markdown:
+        click.echo(profiles_markdown(), nl=False)
+        return
+    names = list(PROFILES)
+    width = max(len(k.names[0]) for k in KNOBS)
+    click.echo("knob".ljust(width) + "  " + "  ".join(n.rjust(13) for n in names))
+    for k in KNOBS:
+        if k.field == "msl":
+            continue
+        vals = []
+        for n in names:
+            v = getattr(PROFILES[n], k.field)
+            vals.append((" ".join(map(str, v)) if isinstance(v, tuple) else str(v))[:13].rjust(13))
+        click.echo(k.names[0].ljust(width) + "  " + "  ".join(vals))
+
+
+def _register_conform() -> None:
+    from tcpsim.conform.cli import conform
+
+    cli.add_command(conform)
+
+
+_register_conform()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

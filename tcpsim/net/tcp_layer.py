@@ -99,9 +99,13 @@ class TcpStack:
     # ---------------------------------------------------------------- config
 
     def set_sysctl(self, name: str, value: object) -> None:
-        """Change a knob at run time; new connections and listeners see it."""
+        """Change a knob at run time. New connections see it, and so do existing
+        listeners, as Linux reads tcp_syncookies, tcp_max_syn_backlog and
+        tcp_synack_retries at every SYN; established connections keep theirs."""
         self.host.sysctls[name] = value
         self.cfg = make_config(self.host.profile, tcp_overrides(self.host.sysctls))
+        for lst in self.listeners.values():
+            lst.cfg = self.cfg
 
     # ------------------------------------------------------------- packet in
 

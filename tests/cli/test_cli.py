@@ -42,11 +42,14 @@ def test_run_ping_ttl_prints_readable_lines_and_writes_three_files(in_tmp: Path)
     out = result.stdout
     assert out.startswith("ping-ttl: Ping across eight routers")
     assert "PING 198.51.100.1 (198.51.100.1) 56(84) bytes of data." in out
-    assert out.count("ttl=56") == 4
+    assert out.count("ttl=56 time=") == 4
     assert "4 packets transmitted, 4 received, 0% packet loss" in out
     assert "packets per node:" in out and "client" in out and "r8" in out
     run_dir = in_tmp / "runs" / "ping-ttl"
-    assert sorted(p.name for p in run_dir.iterdir()) == ["packets.txt", "summary.json", "trace.jsonl"]
+    # The run's files, plus its views (tests/viz checks those): one pcap per host, the figures, the report.
+    assert sorted(p.name for p in run_dir.iterdir()) == [".tcpsim-views", "client.pcap", "ladder.png", "ladder.svg",
+                                                         "packets.txt", "report.html", "server.pcap",
+                                                         "summary.json", "trace.jsonl"]
     for name in ("trace.jsonl", "packets.txt", "summary.json"):
         assert str(Path("runs") / "ping-ttl" / name) in out
     packets = (run_dir / "packets.txt").read_text().splitlines()
@@ -100,7 +103,8 @@ def test_seed_changes_a_lossy_run(in_tmp: Path) -> None:
 
 
 def test_until_overrides_the_end_time(in_tmp: Path) -> None:
-    assert invoke("run", "ping-ttl", "-q", "--until", "1500ms").exit_code == 0
+    # Exit 1: cut short, the run misses the scenario's expectations (the files are written all the same).
+    assert invoke("run", "ping-ttl", "-q", "--until", "1500ms").exit_code == 1
     summary = json.loads((in_tmp / "runs" / "ping-ttl" / "summary.json").read_text())
     assert summary["end_time"] == 1.5
     assert summary["apps"]["ping"]["results"]["transmitted"] == 2
@@ -139,7 +143,7 @@ def test_a_counters_only_run_still_has_counters(in_tmp: Path) -> None:
 def test_rerun_replaces_an_earlier_run(in_tmp: Path) -> None:
     assert invoke("run", "ping-ttl", "-q").exit_code == 0
     first = (in_tmp / "runs" / "ping-ttl" / "trace.jsonl").read_bytes()
-    assert invoke("run", "ping-ttl", "-q", "--until", "1s").exit_code == 0
+    assert invoke("run", "ping-ttl", "-q", "--until", "1s").exit_code == 1  # expectations missed, files written
     assert (in_tmp / "runs" / "ping-ttl" / "trace.jsonl").read_bytes() != first
     assert sorted(p.name for p in (in_tmp / "runs").iterdir()) == ["ping-ttl"]
 
@@ -240,7 +244,7 @@ def test_real_subprocess_run_of_ping_ttl(tmp_path: Path) -> None:
     proc = python_m("run", "ping-ttl", "--out", "out", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "ttl=56" in proc.stdout
-    assert {p.name for p in (tmp_path / "out").iterdir()} == {"trace.jsonl", "packets.txt", "summary.json"}
+    assert {"trace.jsonl", "packets.txt", "summary.json", "report.html"} <= {p.name for p in (tmp_path / "out").iterdir()}
 
 
 def test_unknown_scenario_name(in_tmp: Path) -> None:
@@ -285,14 +289,14 @@ def test_bad_flag_through_a_real_subprocess(tmp_path: Path) -> None:
 def test_validate_ok() -> None:
     result = invoke("validate", str(REPO / "scenarios" / "traceroute.yaml"))
     assert result.exit_code == 0
-    assert result.stdout.endswith(": ok (traceroute: 2 hosts, 8 routers, 9 links, 1 app)\n")
+    assert result.stdout.endswith(": ok (traceroute: 2 hosts, 8 routers, 9 links, 1 app, 5 expectations)\n")
 
 
 def test_validate_catches_what_only_the_network_layer_knows(in_tmp: Path) -> None:
     (in_tmp / "ttl.yaml").write_text("name: ttl\nhosts:\n  a: {sysctl: {net.ipv4.ip_default_ttl: 0}}\n")
     result = invoke("validate", "ttl.yaml")
     assert result.exit_code == 2
-    assert result.stderr == "ttl.yaml:3: hosts.a.sysctl: host a: net.ipv4.ip_default_ttl must be 1..255, got 0\n"
+    assert result.stderr == "ttl.yaml:3: hosts.a.sysctl['net.ipv4.ip_default_ttl']: expected a TTL 1..255, got 0\n"
 
 
 def test_list_shows_builtins_with_descriptions() -> None:
