@@ -10,7 +10,6 @@ the core re-checks every deadline.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from tcpsim.tcp.config import TcpConfig, make_config
@@ -80,6 +79,9 @@ class TcpStack:
         self.sockets: dict[Connection, Socket] = {}
         self.bound: dict[int, int] = {}  # port -> sockets that bind()ed it
         self.port_refs: dict[int, int] = {}  # port -> connections using it as their local port
+        # (remote addr, port) -> connections to it from ephemeral ports, by port parity
+        self.dest_parity: dict[tuple[str, int], list[int]] = {}
+        self._perturb: dict[tuple[str, int], int] = {}  # Linux's table_perturb, per destination
         self._wake: dict[Connection, float] = {}
         self.tw_count = 0
         self._samples = sim.trace.keep_samples
@@ -283,6 +285,13 @@ class TcpStack:
     def add_conn(self, conn: Connection, sock: Socket | None) -> None:
         self.conns[(conn.lport, conn.raddr, conn.rport)] = conn
         self.port_refs[conn.lport] = self.port_refs.get(conn.lport, 0) + 1
+        dest = (conn.raddr, conn.rport)
+        lo, hi = self.cfg.local_port_range
+        if lo <= conn.lport <= hi:
+            used = self.dest_parity.get(dest)
+            if used is None:
+                used = self.dest_parity[dest] = [0, 0]
+            used[(conn.lport - lo) & 1] += 1
         if sock is not None:
             self.sockets[conn] = sock
 
@@ -295,6 +304,12 @@ class TcpStack:
                 self.port_refs[conn.lport] = n
             else:
                 self.port_refs.pop(conn.lport, None)
+            lo, hi = self.cfg.local_port_range
+            used = self.dest_parity.get((conn.raddr, conn.rport))
+            if used is not None and lo <= conn.lport <= hi:
+                used[(conn.lport - lo) & 1] -= 1
+                if not used[0] and not used[1]:
+                    del self.dest_parity[(conn.raddr, conn.rport)]
         self._wake.pop(conn, None)
         self._last_sample.pop(conn, None)
         if conn.passive:
@@ -308,22 +323,42 @@ class TcpStack:
     # ----------------------------------------------------------- ports
 
     def ephemeral_port(self, raddr: str, rport: int) -> int | None:
-        """Linux __inet_hash_connect(): start at a random offset, take the first port whose
-        4-tuple to this destination is free (TIME_WAIT holds it unless tcp_tw_reuse)."""
+        """Linux __inet_hash_connect(): from a per-destination offset (a random start,
+        moved past each port handed out, as Linux's table_perturb), try the ports of one
+        parity, then the other; take the first whose 4-tuple to this destination is free
+        (TIME_WAIT holds it unless tcp_tw_reuse lets connect() take it over)."""
         lo, hi = self.cfg.local_port_range
         n = hi - lo + 1
-        # Linux (4.6+) tries ports of one parity from a random offset, then the other.
-        offset = self._port_rng.randrange(n) & ~1
+        dest = (raddr, rport)
+        reuse = self.cfg.tw_reuse
+        may_reuse = reuse == 1 or (reuse == 2 and raddr.startswith("127."))
+        used = self.dest_parity.get(dest)
+        if used is not None and not may_reuse and used[0] + used[1] >= n:
+            # Every port towards this destination is taken (TIME_WAIT included):
+            # no need to walk the whole range on every failing connect().
+            return None
+        perturb = self._perturb.get(dest)
+        if perturb is None:
+            perturb = self._perturb[dest] = self._port_rng.randrange(n)
+        offset = (perturb % n) & ~1
         conns = self.conns
-        for port in _port_order(lo, n, offset):
-            if port in self.bound or port in self.listeners:
-                continue
-            c = conns.get((port, raddr, rport))
-            if c is None:
-                return port
-            if c.state is State.TIME_WAIT and self._tw_reusable(c):
-                self._forget_tw(c)
-                return port
+        bound = self.bound
+        listeners = self.listeners
+        for parity in (0, 1):
+            if used is not None and not may_reuse and n % 2 == 0 and used[parity] >= n // 2:
+                continue  # this parity is full: Linux would walk it for nothing
+            start = offset + parity
+            for i in range((n + 1 - parity) // 2):
+                port = lo + (start + 2 * i) % n
+                if port in bound or port in listeners:
+                    continue
+                c = conns.get((port, raddr, rport))
+                if c is None or (c.state is State.TIME_WAIT and self._tw_reusable(c)):
+                    if c is not None:
+                        self._forget_tw(c)
+                    step = max(2 * i, 2 * self._port_rng.randrange(8))
+                    self._perturb[dest] = perturb + step + 2
+                    return port
         return None
 
     def _tw_reusable(self, c: Connection) -> bool:
@@ -359,6 +394,7 @@ class TcpStack:
             if lsock is not None:
                 lsock._on_crash()
         self.conns.clear()
+        self.dest_parity.clear()
         self.tw_count = 0
         self.port_refs.clear()
         self.listeners.clear()
@@ -391,13 +427,6 @@ class TcpStack:
             rows.append((f"{c.laddr}:{c.lport}", f"{c.raddr}:{c.rport}", c.state.value, len(c.rcv_buf),
                          len(c.snd_buf)))
         return rows
-
-
-def _port_order(lo: int, n: int, offset: int) -> Iterator[int]:
-    for i in range((n + 1) // 2):
-        yield lo + (offset + 2 * i) % n
-    for i in range(n // 2):
-        yield lo + (offset + 1 + 2 * i) % n
 
 
 def stack_of(host: Host) -> TcpStack:

@@ -7,8 +7,6 @@ breaks a lesson fails here, with the expectation's own words.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tcpsim.scenario import builtin_scenarios, load, run_scenario
@@ -43,12 +41,9 @@ def test_scenario_meets_its_expectations(name: str, variant: str | None) -> None
     scenario = load(LIBRARY[name], variant=variant)
     assert scenario.description and scenario.lesson, "every scenario says what it shows and why"
     assert scenario.expect, "every scenario states what it must show"
-    t0 = time.perf_counter()
     built = run_scenario(scenario, variant=variant).built
-    elapsed = time.perf_counter() - t0
     failed = [f"{o.text}: {o.observed}" for o in built.outcomes or [] if not o.passed]
     assert failed == []
-    assert elapsed < 5.0, f"{name} took {elapsed:.1f} s of wall time; keep library runs small"
 
 
 def test_unreachable_server_timeouts_per_profile() -> None:
