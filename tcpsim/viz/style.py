@@ -219,7 +219,8 @@ class TimeAxis:
             if k > 0:
                 # After a break, say exactly where we are; in plain seconds when the unit would make
                 # a huge number ("60.185 s" reads better than "60185").
-                cands.append((0, self(a), self.fmt(a) if a * self.scale < 1e4 else f"{a:.6g} s"))
+                # Four significant digits are enough to place the eye ("62.19", not "62.1886").
+                cands.append((0, self(a), f"{a * self.scale:.4g}" if a * self.scale < 1e4 else f"{a:.4g} s"))
         # Keep labels that do not collide, break labels first (about 1.1% of the axis per character).
         kept: list[tuple[float, str]] = []
         for _prio, x, text in sorted(cands, key=lambda c: (c[0], c[1])):
