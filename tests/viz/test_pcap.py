@@ -148,3 +148,25 @@ def test_link_capture_holds_what_was_put_on_the_link(tmp_path: Path, lossy_run: 
     forwarded = sum(1 for r in records if r[1] == "pkt" and r[3] == "fwd" and r[5] == "r1->server")
     sent = sum(1 for r in records if r[1] == "pkt" and r[3] == "send" and r[5] == "server->r1")
     assert len(cap) == forwarded + sent
+
+
+@pytest.mark.parametrize("scenario", ["lossy-transfer", "lost-final-ack"])
+def test_tshark_analysis_agrees_on_library_scenarios(tmp_path: Path, scenario: str) -> None:
+    from tcpsim.scenario.library import builtin_scenarios
+    from tcpsim.scenario.loader import load_document
+    from tcpsim.scenario.run import run_scenario
+
+    doc, model = load_document(builtin_scenarios()[scenario])
+    records = run_scenario(model, doc=doc).built.sim.trace.records
+    paths = write_host_pcaps(records, tmp_path)
+    total_re = 0
+    for path in paths:
+        assert_clean(path)
+        ours = tcp_analysis(host_capture(records, path.stem))
+        theirs_re = count(path, "tcp.analysis.retransmission || tcp.analysis.fast_retransmission || "
+                                "tcp.analysis.spurious_retransmission || tcp.analysis.out_of_order")
+        assert ours.retransmissions == theirs_re, path.stem
+        assert ours.dup_acks == count(path, "tcp.analysis.duplicate_ack"), path.stem
+        assert ours.zero_windows == count(path, "tcp.analysis.zero_window"), path.stem
+        total_re += ours.retransmissions
+    assert total_re > 0  # both scenarios are about retransmission: the FIN again, lost data again
