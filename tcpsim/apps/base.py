@@ -233,3 +233,34 @@ class TcpApp:
 
 def sum_field(items: Iterable[dict[str, Any]], key: str) -> int:
     return sum(int(i.get(key, 0)) for i in items)
+
+
+class ClientApp(TcpApp):
+    """An app that opens connections to ``dst``:``port`` and counts them."""
+
+    dst: str
+    port: int
+    made: int
+    failed: int
+
+    def connect_counted(self, sock: Socket, *, local_port: int | None = None, quiet: bool = False,
+                        count_failure: bool = True) -> Generator[simpy.Event, Any, bool]:
+        """connect() ``sock``; count it as made or failed and remember its connection.
+
+        A failure is recorded (``quiet`` keeps it out of the printed lines) and the socket
+        closed; ``count_failure=False`` only closes it (an app that vanished on purpose).
+        """
+        try:
+            if local_port is not None:
+                sock.bind(local_port)
+            yield sock.connect(self.dst, self.port)
+        except SocketError as e:
+            if count_failure:
+                self.failed += 1
+                self.record_error(e, quiet=quiet)
+            self.note_conn(sock)
+            self.close(sock)
+            return False
+        self.made += 1
+        self.note_conn(sock)
+        return True

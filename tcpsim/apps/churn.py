@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from tcpsim.apps.base import AppBody, TcpApp, fmt_time, payload
+from tcpsim.apps.base import AppBody, ClientApp, fmt_time, payload
 from tcpsim.apps.server import RECV_CHUNK
 from tcpsim.net.socket import Socket, SocketError
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["Churn", "VanishingClient"]
 
 
-class Churn(TcpApp):
+class Churn(ClientApp):
     """``rate`` requests per second for ``duration`` (or ``connections`` requests in all).
 
     Each request uses a fresh connection (connect, request, response, close
@@ -86,17 +86,8 @@ class Churn(TcpApp):
         """connect() a new socket; the socket is the value (None when it failed)."""
         sock = self.socket()
         self.attempts += 1
-        try:
-            yield sock.connect(self.dst, self.port)
-        except SocketError as e:
-            self.failed += 1
-            self.note_conn(sock)
-            self.record_error(e, quiet=len(self.errors) >= 20)
-            self.close(sock)
-            return None
-        self.made += 1
-        self.note_conn(sock)
-        return sock
+        ok = yield from self.connect_counted(sock, quiet=len(self.errors) >= 20)
+        return sock if ok else None
 
     def _exchange(self, sock: Socket) -> AppBody:
         yield sock.send(payload(self.request_size, b"q"))
@@ -146,7 +137,7 @@ class Churn(TcpApp):
         }
 
 
-class VanishingClient(TcpApp):
+class VanishingClient(ClientApp):
     """Connect ``count`` connections, make ``requests`` exchanges, wait ``after``, vanish; ``times`` times.
 
     ``vanish: crash`` crashes the host (every TCB lost, nothing sent) and
@@ -232,17 +223,8 @@ class VanishingClient(TcpApp):
     def connection(self) -> AppBody:
         env = self.env
         sock = self.socket()
-        try:
-            yield sock.connect(self.dst, self.port)
-        except SocketError as e:
-            if not self._gone:
-                self.failed += 1
-                self.record_error(e)
-            self.note_conn(sock)
-            self.close(sock)
+        if not (yield from self.connect_counted(sock, count_failure=not self._gone)):
             return
-        self.made += 1
-        self.note_conn(sock)
         self.say(f"{fmt_time(env.now)} connected {sock.conn.name if sock.conn else ''}")
         try:
             for _ in range(self.requests_per_conn):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tcpsim.apps.base import AppBody, TcpApp, fmt_time, payload
+from tcpsim.apps.base import AppBody, ClientApp, fmt_time, payload
 from tcpsim.apps.server import RECV_CHUNK
 from tcpsim.net.socket import Socket, SocketError
 
@@ -29,7 +29,7 @@ __all__ = ["FINISHES", "BulkSender", "TcpClient"]
 FINISHES = ("close", "shutdown", "linger0", "hold")
 
 
-class TcpClient(TcpApp):
+class TcpClient(ClientApp):
     """``count`` clients (``stagger`` apart), each: connect (from ``local_port`` when
     given, as for a simultaneous open), upload ``send`` bytes,
     make ``requests`` request/response exchanges (``think`` apart), stay idle
@@ -88,18 +88,8 @@ class TcpClient(TcpApp):
         t0 = env.now
         if self.first_connect is None:
             self.first_connect = t0
-        try:
-            if self.local_port is not None:
-                sock.bind(self.local_port)
-            yield sock.connect(self.dst, self.port)
-        except SocketError as e:
-            self.failed += 1
-            self.note_conn(sock)
-            self.record_error(e)
-            self.close(sock)
+        if not (yield from self.connect_counted(sock, local_port=self.local_port)):
             return
-        self.made += 1
-        self.note_conn(sock)
         self.connect_times.append(env.now - t0)
         conn = sock.conn
         self.say(f"{fmt_time(env.now)} connected {conn.name if conn else ''} "
@@ -177,7 +167,7 @@ class TcpClient(TcpApp):
         return (self.bytes_sent + self.bytes_received) * 8 / (self.last_end - self.first_connect)
 
 
-class BulkSender(TcpApp):
+class BulkSender(ClientApp):
     """``bulk``: send ``bytes`` (or as much as fits in ``duration``) as fast as TCP allows.
 
     Ends with shutdown(SHUT_WR) and waits for the receiver's FIN, so the
@@ -210,16 +200,8 @@ class BulkSender(TcpApp):
         env = self.env
         sock = self.socket()
         t0 = env.now
-        try:
-            yield sock.connect(self.dst, self.port)
-        except SocketError as e:
-            self.failed += 1
-            self.note_conn(sock)
-            self.record_error(e)
-            self.close(sock)
+        if not (yield from self.connect_counted(sock)):
             return
-        self.made += 1
-        self.note_conn(sock)
         self.say(f"{fmt_time(env.now)} connected {sock.conn.name if sock.conn else ''}")
         try:
             if self.nbytes is not None:
