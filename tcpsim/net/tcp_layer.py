@@ -132,7 +132,7 @@ class TcpStack:
                         self._apply(conn, conn.drop_request(now, "accept queue full and tcp_abort_on_overflow=1"))
                     return
             out = conn.on_segment(now, seg)
-            reuse = any(ev is Event.CLOSED and d == "reuse" for ev, d in out.events)
+            reuse = conn.state is State.CLOSED and any(ev is Event.CLOSED and d == "reuse" for ev, d in out.events)
             self._apply(conn, out)
             if reuse:
                 # The TIME_WAIT connection gave way to a new SYN: hand it to the listener.
@@ -372,7 +372,7 @@ class TcpStack:
         out = Output()
         c._set_state(State.CLOSED, "TIME_WAIT 4-tuple reused by connect() (tcp_tw_reuse)", "Linux tcp_tw_reuse")
         c.timers.clear()
-        out.transitions, c._out = c._out.transitions, Output()
+        out.transitions = c._take().transitions
         self._apply(c, out)
         self._forget(c)
 

@@ -21,7 +21,7 @@ from typing import Any
 from tcpsim.tcp import seq as sq
 from tcpsim.tcp.cc import make_cc
 from tcpsim.tcp.config import TcpConfig
-from tcpsim.tcp.state import SYNCHRONIZED, TRANSITIONS, State, TransitionError
+from tcpsim.tcp.state import SYNCHRONIZED, TRANSITIONS, State, TransitionError, identity_hash
 from tcpsim.wire.segment import ACK, FIN, PSH, RST, SYN, Segment
 
 S = State
@@ -36,6 +36,9 @@ class TimerKind(Enum):
     FIN_WAIT_2 = "fin_wait_2"
 
 
+identity_hash(TimerKind)
+
+
 class Event(Enum):
     """What the application learns from a call's output."""
 
@@ -46,6 +49,9 @@ class Event(Enum):
     ERROR = "error"              # a hard error (detail: errno name); the TCB is gone
     CLOSED = "closed"            # the TCB was deleted (after an error, or a clean end)
     SOFT_ERROR = "soft_error"    # an ICMP error noted, reported only if the connection times out
+
+
+identity_hash(Event)
 
 
 class Output:
@@ -69,6 +75,8 @@ _SENDING = frozenset({S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.CLOSING, S.LA
 _RECEIVING = frozenset({S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2})
 
 _MAX_QUICKACKS = 16  # Linux TCP_MAX_QUICKACKS
+_MASK = sq.MASK
+_HALF = sq.HALF
 
 
 def min_seq(a: int, b: int) -> int:
@@ -102,7 +110,7 @@ class Connection:
         "keepalive", "keep_idle", "keep_intvl", "keep_cnt", "probes_out", "last_rcv",
         "user_timeout", "syn_retries", "nodelay", "soft_error", "error",
         "quickacks", "delack_segs", "ack_pending",
-        "timers", "_out", "stats", "sent_times", "snd_sml", "rcvq_time", "rcvq_copied", "rcvq_space",
+        "timers", "_out", "_stats", "segs_in", "segs_out", "data_in", "sent_times", "snd_sml", "rcvq_time", "rcvq_copied", "rcvq_space",
     )
 
     def __init__(self, cfg: TcpConfig, laddr: str, lport: int, raddr: str, rport: int, iss: int) -> None:
@@ -177,12 +185,14 @@ class Connection:
         self.delack_segs = 0
         self.ack_pending = False
         self.timers: dict[TimerKind, float] = {}
-        self._out = Output()
-        self.stats = {"retransmits": 0, "segs_out": 0, "segs_in": 0, "challenge_acks": 0, "dup_acks_in": 0,
-                      "fast_retransmits": 0, "timeouts": 0}
+        self._out: Output | None = None  # made on the first thing a call outputs (idle TCBs hold none)
+        self._stats: dict[str, int] | None = None  # rare counters, made on first use
+        self.segs_in = 0
+        self.segs_out = 0
+        self.data_in = 0  # in-order data segments received (the quick-ACK start looks at it)
         # (end sequence, first transmission time) of each segment in flight: Linux's
         # retrans_stamp is the original send time of the oldest unacknowledged one.
-        self.sent_times: deque[tuple[int, float]] = deque()
+        self.sent_times: deque[tuple[int, float]] | None = None  # made when data is first sent
         self.snd_sml = iss  # end of the last sub-MSS segment sent (Minshall's Nagle)
         # Receive-buffer autotuning (Linux tcp_rcv_space_adjust()): bytes the app read per RTT.
         self.rcvq_time: float | None = None
@@ -196,7 +206,30 @@ class Connection:
 
     def _take(self) -> Output:
         out = self._out
-        self._out = Output()
+        if out is None:
+            return Output()
+        self._out = None
+        return out
+
+    def _o(self) -> Output:
+        out = self._out
+        if out is None:
+            out = self._out = Output()
+        return out
+
+    def _bump(self, name: str, n: int = 1) -> None:
+        st = self._stats
+        if st is None:
+            st = self._stats = {}
+        st[name] = st.get(name, 0) + n
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counters of this connection (a snapshot): segments in and out, retransmissions, ..."""
+        out = {"retransmits": 0, "segs_out": self.segs_out, "segs_in": self.segs_in, "challenge_acks": 0,
+               "dup_acks_in": 0, "fast_retransmits": 0, "timeouts": 0, "data_in": self.data_in}
+        if self._stats:
+            out.update(self._stats)
         return out
 
     def _set_state(self, new: State, cause: str, rfc: str = "") -> None:
@@ -205,10 +238,10 @@ class Connection:
         if (old, new) not in TRANSITIONS:
             raise TransitionError(f"{self.name}: {old} -> {new} is not a declared transition ({cause})")
         self.state = new
-        self._out.transitions.append((old, new, cause, rfc))
+        self._o().transitions.append((old, new, cause, rfc))
 
     def _event(self, ev: Event, detail: str = "") -> None:
-        self._out.events.append((ev, detail))
+        self._o().events.append((ev, detail))
 
     def next_deadline(self) -> float | None:
         t = self.timers
@@ -249,13 +282,13 @@ class Connection:
         return seg
 
     def _send(self, seg: Segment) -> None:
-        self.stats["segs_out"] += 1
+        self.segs_out += 1
         if seg.flags & ACK:
             # Any segment carrying an ACK satisfies a pending delayed ACK.
             self.ack_pending = False
             self.delack_segs = 0
             self.timers.pop(TimerKind.DELACK, None)
-        self._out.segments.append(seg)
+        self._o().segments.append(seg)
 
     def _send_ack(self, now: float) -> None:
         self._send(self._seg(now, ACK, self.snd_nxt))
@@ -574,7 +607,7 @@ class Connection:
             if dl is None or now < dl:
                 continue
             del timers[kind]
-            self._out.fired.append(kind)
+            self._o().fired.append(kind)
             if kind is TimerKind.RETRANSMIT:
                 self._on_rto(now)
             elif kind is TimerKind.TIME_WAIT:
@@ -647,8 +680,8 @@ class Connection:
                 self._delete(now, S.CLOSED, "retransmission timeout: too many retransmissions", "RFC 9293 §3.8.3 (R2)", errno)
             return
         self.retransmits += 1
-        self.stats["retransmits"] += 1
-        self.stats["timeouts"] += 1
+        self._bump("retransmits")
+        self._bump("timeouts")
         self.rtt_seq = None  # Karn: no RTT sample from a retransmitted segment
         cfg = self.cfg
         if st is S.SYN_SENT:
@@ -728,10 +761,15 @@ class Connection:
         if self.in_recovery and self.sack_ok and not (force_one or new_one):
             self._sack_output(now)
             return
-        mss = self.mss
         buf_seq = self.snd_buf_seq
-        buf_end = sq.add(buf_seq, len(self.snd_buf))
+        buf_end = (buf_seq + len(self.snd_buf)) & _MASK
         fin_seq = self.fin_seq
+        snd_nxt = self.snd_nxt
+        if (not force_one and ((self.snd_rtx - self.rtx_end) & _MASK == 0 or new_one)
+                and ((buf_end - snd_nxt) & _MASK == 0 or (buf_end - snd_nxt) & _MASK >= _HALF)
+                and (fin_seq is None or snd_nxt != fin_seq or not self.fin_pending)):
+            return  # the common case on an ACK: nothing to retransmit, no new data, no FIN due
+        mss = self.mss
         wnd = self.snd_wnd + sq.sub(self.snd_nxt, self.snd_una) if new_one else min(self.snd_wnd, self.cwnd)
         while True:
             retrans = not new_one and sq.lt(self.snd_rtx, self.rtx_end)
@@ -796,7 +834,10 @@ class Connection:
                 if self.retrans_stamp is None:
                     self.retrans_stamp = self._head_sent_time(now)
             else:
-                self.sent_times.append((seg_end, now))
+                st_q = self.sent_times
+                if st_q is None:
+                    st_q = self.sent_times = deque()
+                st_q.append((seg_end, now))
                 if n < mss:
                     self.snd_sml = seg_end
                 if self.rtt_seq is None and self.retransmits == 0:
@@ -814,14 +855,14 @@ class Connection:
 
     def on_segment(self, now: float, seg: Segment) -> Output:
         """SEGMENT ARRIVES for this TCB (RFC 9293 §3.10.7.3 and §3.10.7.4)."""
-        self.stats["segs_in"] += 1
+        self.segs_in += 1
         st = self.state
         if st is S.SYN_SENT:
             self._seg_syn_sent(now, seg)
         elif st is S.CLOSED or st is S.LISTEN:
             rst = rst_for_closed(seg)
             if rst is not None:
-                self._out.segments.append(rst)
+                self._o().segments.append(rst)
         else:
             self._seg_other(now, seg)
         return self._take()
@@ -895,7 +936,7 @@ class Connection:
 
     def _challenge_ack(self, now: float) -> None:
         """RFC 5961 §3.2 / §4.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>."""
-        self.stats["challenge_acks"] += 1
+        self._bump("challenge_acks")
         self._send_ack(now)
 
     def _seg_other(self, now: float, seg: Segment) -> None:
@@ -1099,9 +1140,9 @@ class Connection:
     def _schedule_ack(self, now: float, nbytes: int) -> None:
         """Delayed ACK: quick ACKs at the start (Linux quickack mode), then every
         second full segment or when the delayed-ACK timer fires (RFC 1122 4.2.3.2)."""
-        if self.quickacks == 0 and not self.delack_segs and self.stats.get("data_in", 0) == 0:
+        if self.quickacks == 0 and not self.delack_segs and self.data_in == 0:
             self.quickacks = min(_MAX_QUICKACKS, max(self.rcv_cap // (2 * max(self.mss, 1)), 2))
-        self.stats["data_in"] = self.stats.get("data_in", 0) + 1
+        self.data_in += 1
         if self.quickacks > 0:
             self.quickacks -= 1
             self._send_ack(now)
@@ -1140,11 +1181,12 @@ class Connection:
         """Fifth step for synchronized states. Returns False when the segment is to be dropped."""
         ack = seg.ack
         una = self.snd_una
-        if sq.gt(ack, self.snd_nxt):
+        if (self.snd_nxt - ack) & _MASK >= _HALF:
             # Acknowledges something not yet sent: ACK and drop (RFC 9293 §3.10.7.4).
             self._send_ack(now)
             return False
-        if sq.lt(ack, sq.add(una, -max(self.max_snd_wnd, 1))):
+        d_una = (ack - una) & _MASK  # ack - SND.UNA, modulo 2**32
+        if d_una >= _HALF and (una - ack) & _MASK > max(self.max_snd_wnd, 1):
             # RFC 5961 §5.2: too old to be acceptable.
             self._challenge_ack(now)
             return False
@@ -1152,12 +1194,12 @@ class Connection:
         # Linux tcp_ack(): any valid ACK shows the peer is alive: keepalive probes and
         # soft errors are forgotten.
         self.probes_out = 0
-        if sq.ge(ack, una):
+        if d_una < _HALF:
             self.soft_error = None
         if seg.sack and self.sack_ok:
             self._update_scoreboard(seg.sack)
-        if sq.gt(ack, una):
-            acked = sq.sub(ack, una)
+        if 0 < d_una < _HALF:
+            acked = d_una
             self._rtt_sample(now, seg)
             # Drop acknowledged bytes from the send buffer.
             nbytes = sq.sub(ack, self.snd_buf_seq)
@@ -1168,8 +1210,9 @@ class Connection:
                 self._event(Event.WRITABLE)
             self.snd_una = ack
             st_q = self.sent_times
-            while st_q and sq.le(st_q[0][0], ack):
-                st_q.popleft()
+            if st_q:
+                while st_q and sq.le(st_q[0][0], ack):
+                    st_q.popleft()
             if sq.lt(self.snd_rtx, ack):
                 self.snd_rtx = ack
             if sq.lt(self.rtx_end, self.snd_rtx):
@@ -1199,7 +1242,7 @@ class Connection:
         elif (ack == una and not seg.payload and not seg.flags & FIN and sq.gt(self.snd_nxt, una)
               and (seg.window << self.snd_wscale) == self.snd_wnd):
             # A duplicate ACK (RFC 5681 §2): same ACK, no data, window unchanged, data outstanding.
-            self.stats["dup_acks_in"] += 1
+            self._bump("dup_acks_in")
             self._on_dupack(now)
         # Update the send window (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2 rule).
         if sq.lt(self.snd_wl1, seg.seq) or (self.snd_wl1 == seg.seq and sq.le(self.snd_wl2, ack)):
@@ -1296,8 +1339,8 @@ class Connection:
         self.ssthresh = self.cc.ssthresh_on_loss(self, now)
         self.recover = self.snd_nxt
         self.in_recovery = True
-        self.stats["fast_retransmits"] += 1
-        self.stats["retransmits"] += 1
+        self._bump("fast_retransmits")
+        self._bump("retransmits")
         self.rtt_seq = None
         self.snd_rtx = self.snd_una
         self.rtx_end = min_seq(sq.add(self.snd_una, mss), self.snd_nxt)
@@ -1391,7 +1434,7 @@ class Connection:
             if nxt is not None:
                 self.snd_rtx, self.rtx_end = nxt
                 self.high_rxt = nxt[1]
-                self.stats["retransmits"] += 1
+                self._bump("retransmits")
                 self._output(now, force_one=True)
                 continue
             before = self.snd_nxt

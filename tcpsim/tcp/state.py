@@ -37,6 +37,16 @@ class State(Enum):
         raise ValueError(f"unknown TCP state {text!r}")
 
 
+def identity_hash(cls: type) -> type:
+    """Hash the members of an Enum by identity: a C-level hash instead of
+    ``Enum.__hash__`` (a Python call hashing the member's name). Members are
+    singletons, so equality is identity anyway; the hot path looks states and
+    timer kinds up in dicts and sets on every segment."""
+    cls.__hash__ = object.__hash__  # type: ignore[method-assign,assignment]
+    return cls
+
+
+identity_hash(State)
 S = State
 
 # Every edge this implementation can take, with what drives it. The RFC's

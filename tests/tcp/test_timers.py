@@ -186,7 +186,7 @@ def test_delayed_ack_after_quickack_phase() -> None:
     t = T().established_active()
     c = t.c
     c.quickacks = 0
-    c.stats["data_in"] = 1  # past the quick-ACK start
+    c.data_in = 1  # past the quick-ACK start
     expect(t.at(1.0).send(seg(".", R1, L1, data=b"a" * 1460)))
     assert c.next_deadline() == pytest.approx(1.04)  # Linux's delayed ACK: 40 ms
     out = t.tick(1.04)
