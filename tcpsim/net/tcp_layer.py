@@ -10,13 +10,17 @@ the core re-checks every deadline.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import math
+from collections import deque
+from heapq import heappop, heappush
+from typing import TYPE_CHECKING, Any, Union
 
 from tcpsim.tcp.config import TcpConfig, make_config
 from tcpsim.tcp.connection import Connection, Event, Output, TimerKind, rst_for_closed
 from tcpsim.tcp.isn import IsnGenerator
 from tcpsim.tcp.listener import Listener, SynDecision
 from tcpsim.tcp.state import State
+from tcpsim.tcp.timewait import TimeWait
 from tcpsim.wire.ip import (
     ICMP_DEST_UNREACH,
     ICMP_TIME_EXCEEDED,
@@ -53,6 +57,7 @@ _ICMP_ERRNO = {
 }
 
 Key = tuple[int, str, int]  # (local port, remote address, remote port)
+AnyConn = Union[Connection, TimeWait]  # noqa: UP007  (a runtime alias)
 
 TCP_SYSCTL_PREFIXES = ("net.ipv4.tcp_", "net.core.somaxconn", "net.ipv4.ip_local_port_range")
 
@@ -73,7 +78,7 @@ class TcpStack:
         self.host = host
         self.trace = sim.trace
         self.cfg: TcpConfig = make_config(host.profile, tcp_overrides(host.sysctls))
-        self.conns: dict[Key, Connection] = {}
+        self.conns: dict[Key, Any] = {}  # Connection, or TimeWait once a closed socket's TCB is in TIME_WAIT
         self.listeners: dict[int, Listener] = {}
         self.listen_sockets: dict[int, Socket] = {}
         self.sockets: dict[Connection, Socket] = {}
@@ -82,7 +87,16 @@ class TcpStack:
         # (remote addr, port) -> connections to it from ephemeral ports, by port parity
         self.dest_parity: dict[tuple[str, int], list[int]] = {}
         self._perturb: dict[tuple[str, int], int] = {}  # Linux's table_perturb, per destination
-        self._wake: dict[Connection, float] = {}
+        self._wake: dict[Any, float] = {}
+        # TIME_WAIT entries in the order they were queued: they all last the same, so a
+        # FIFO with one pending wake-up replaces a timer each (as Linux's timewait death row
+        # did). An entry whose 2MSL restarted (a retransmitted FIN) moves to ``_tw_late``,
+        # a heap, when the FIFO reaches it; so does one queued out of order.
+        self._tw_q: deque[TimeWait] = deque()
+        self._tw_late: list[tuple[float, int, TimeWait]] = []
+        self._tw_seq = 0
+        self._tw_tail = float("-inf")
+        self._tw_wake: float | None = None
         self.tw_count = 0
         self._samples = sim.trace.keep_samples
         self._last_sample: dict[Connection, tuple[object, ...]] = {}
@@ -189,7 +203,7 @@ class TcpStack:
     def _send_seg(self, dst: str, seg: Segment) -> None:
         self.host.ip_send(dst, IPPROTO_TCP, seg)
 
-    def _apply(self, conn: Connection, out: Output) -> None:
+    def _apply(self, conn: Any, out: Output) -> None:
         """Carry out one core Output: send, record, notify, re-arm."""
         host = self.host
         if out.transitions:
@@ -206,12 +220,10 @@ class TcpStack:
                 # tcp_max_tw_buckets: the TIME_WAIT socket is destroyed at once (TCPTimeWaitOverflow).
                 self.counters["tw_destroyed"] += 1
                 self.trace.count(name, "tcp:tw_overflow")
-                conn._set_state(State.CLOSED, "TIME_WAIT bucket table full (tcp_max_tw_buckets): destroyed",
-                                "Linux tcp_max_tw_buckets")
-                conn.timers.clear()
-                extra = conn._take()
+                extra = conn.kill("TIME_WAIT bucket table full (tcp_max_tw_buckets): destroyed",
+                                  "Linux tcp_max_tw_buckets")
                 out.transitions += extra.transitions
-                out.events.append((Event.CLOSED, ""))
+                out.events += extra.events
                 for old, new, cause, rfc in extra.transitions:
                     self.trace.state(now, name, conn.name, old.value, new.value, cause, rfc)
                     self.tw_count -= 1
@@ -227,7 +239,7 @@ class TcpStack:
             ip_send = host.ip_send
             for seg in out.segments:
                 ip_send(conn.raddr, IPPROTO_TCP, seg)
-        if self._samples:
+        if self._samples and type(conn) is Connection:
             self._sample(conn)
         closed = False
         if out.events:
@@ -250,12 +262,88 @@ class TcpStack:
         if closed:
             self._forget(conn)
             return
+        if conn.state is State.TIME_WAIT and conn.orphan:
+            if type(conn) is Connection:
+                conn = self._to_timewait(conn)
+            if conn.queued is None:
+                self._tw_enqueue(conn)
+            return
         dl = conn.next_deadline()
         if dl is not None:
             pending = self._wake.get(conn)
             if pending is None or dl < pending:
                 self._wake[conn] = dl
                 self.sim.call_at(max(dl, self.env.now), self._on_wake, conn, dl)
+
+    # ---------------------------------------------------------- TIME_WAIT
+
+    def _to_timewait(self, conn: Connection) -> TimeWait:
+        """Swap a closed socket's TCB in TIME_WAIT for the small TIME_WAIT entry."""
+        sock = self.sockets.pop(conn, None)
+        tw = TimeWait(conn, sock.app if sock is not None else "")
+        if sock is not None:
+            sock.conn = tw  # type: ignore[assignment]
+        key = (conn.lport, conn.raddr, conn.rport)
+        if self.conns.get(key) is conn:
+            self.conns[key] = tw
+        self._wake.pop(conn, None)
+        self._last_sample.pop(conn, None)
+        # The full TCB is retired, as Linux's tcp_time_wait() ends the socket with tcp_done():
+        # the connection lives on as ``tw`` (the trace follows it there by name).
+        conn.state = State.CLOSED
+        conn.timers.clear()
+        return tw
+
+    def _tw_enqueue(self, tw: TimeWait) -> None:
+        dl = tw.deadline
+        if dl is None:
+            return
+        tw.queued = dl
+        if dl < self._tw_tail:
+            self._tw_late_push(tw, dl)  # out of order (the 2MSL length changed mid-run)
+        else:
+            self._tw_tail = dl
+            self._tw_q.append(tw)
+        self._tw_arm()
+
+    def _tw_late_push(self, tw: TimeWait, dl: float) -> None:
+        self._tw_seq += 1
+        heappush(self._tw_late, (dl, self._tw_seq, tw))
+
+    def _tw_arm(self) -> None:
+        """Keep one wake-up pending, at the earliest queued deadline."""
+        q, late = self._tw_q, self._tw_late
+        if not q and not late:
+            return
+        first = late[0][0] if late else math.inf
+        head = q[0].queued if q else None
+        if head is not None and head < first:
+            first = head
+        if self._tw_wake is None or first < self._tw_wake:
+            self._tw_wake = first
+            self.sim.call_at(max(first, self.env.now), self._on_tw_wake, first)
+
+    def _on_tw_wake(self, when: float) -> None:
+        if self._tw_wake != when:
+            return  # superseded by an earlier wake-up
+        self._tw_wake = None
+        now = self.env.now
+        q, late = self._tw_q, self._tw_late
+        conns = self.conns
+        due: list[TimeWait] = []
+        while q and q[0].queued <= now:  # type: ignore[operator]
+            due.append(q.popleft())
+        while late and late[0][0] <= now:
+            due.append(heappop(late)[2])
+        for tw in due:
+            if tw.state is not State.TIME_WAIT or conns.get((tw.lport, tw.raddr, tw.rport)) is not tw:
+                continue  # already gone
+            dl = tw.deadline
+            if dl is not None and dl > now:
+                self._tw_late_push(tw, dl)  # its 2MSL restarted: wait again
+                continue
+            self._apply(tw, tw.on_timer(now))
+        self._tw_arm()
 
     def _sample(self, conn: Connection) -> None:
         """Record the TCB variables that changed (trace level ``full``)."""
@@ -295,21 +383,22 @@ class TcpStack:
         if sock is not None:
             self.sockets[conn] = sock
 
-    def _forget(self, conn: Connection) -> None:
-        key = (conn.lport, conn.raddr, conn.rport)
+    def _forget(self, conn: Any) -> None:
+        lport, raddr, rport = conn.lport, conn.raddr, conn.rport
+        key = (lport, raddr, rport)
         if self.conns.get(key) is conn:
             del self.conns[key]
-            n = self.port_refs.get(conn.lport, 0) - 1
+            n = self.port_refs.get(lport, 0) - 1
             if n > 0:
-                self.port_refs[conn.lport] = n
+                self.port_refs[lport] = n
             else:
-                self.port_refs.pop(conn.lport, None)
+                self.port_refs.pop(lport, None)
             lo, hi = self.cfg.local_port_range
-            used = self.dest_parity.get((conn.raddr, conn.rport))
-            if used is not None and lo <= conn.lport <= hi:
-                used[(conn.lport - lo) & 1] -= 1
+            used = self.dest_parity.get((raddr, rport))
+            if used is not None and lo <= lport <= hi:
+                used[(lport - lo) & 1] -= 1
                 if not used[0] and not used[1]:
-                    del self.dest_parity[(conn.raddr, conn.rport)]
+                    del self.dest_parity[(raddr, rport)]
         self._wake.pop(conn, None)
         self._last_sample.pop(conn, None)
         if conn.passive:
@@ -368,11 +457,9 @@ class TcpStack:
             return False
         return c.ts_ok and self.env.now - c.last_rcv >= 1.0
 
-    def _forget_tw(self, c: Connection) -> None:
+    def _forget_tw(self, c: AnyConn) -> None:
         out = Output()
-        c._set_state(State.CLOSED, "TIME_WAIT 4-tuple reused by connect() (tcp_tw_reuse)", "Linux tcp_tw_reuse")
-        c.timers.clear()
-        out.transitions = c._take().transitions
+        out.transitions = c.kill("TIME_WAIT 4-tuple reused by connect() (tcp_tw_reuse)", "Linux tcp_tw_reuse").transitions
         self._apply(c, out)
         self._forget(c)
 
@@ -394,6 +481,8 @@ class TcpStack:
             if lsock is not None:
                 lsock._on_crash()
         self.conns.clear()
+        self._tw_q.clear()
+        self._tw_late.clear()
         self.dest_parity.clear()
         self.tw_count = 0
         self.port_refs.clear()
@@ -424,8 +513,8 @@ class TcpStack:
         rows = [(f"{lst.laddr}:{lst.lport}", "0.0.0.0:*", lst.state.value, len(lst.accept_queue), lst.backlog)
                 for lst in self.listeners.values()]
         for c in self.conns.values():
-            rows.append((f"{c.laddr}:{c.lport}", f"{c.raddr}:{c.rport}", c.state.value, len(c.rcv_buf),
-                         len(c.snd_buf)))
+            rows.append((f"{c.laddr}:{c.lport}", f"{c.raddr}:{c.rport}", c.state.value,
+                         len(getattr(c, "rcv_buf", b"")), len(getattr(c, "snd_buf", b""))))
         return rows
 
 

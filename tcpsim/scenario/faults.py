@@ -91,8 +91,9 @@ def live_app_resolver(sim: Simulation) -> Any:
             conn = stack.conns.get((port, raddr, rport))
             if conn is not None:
                 sock = stack.sockets.get(conn)
-                if sock is not None and sock.app:
-                    out.add(sock.app)
+                app = sock.app if sock is not None else getattr(conn, "app", "")
+                if app:
+                    out.add(app)
             lsock = stack.listen_sockets.get(port)
             if lsock is not None and lsock.app:
                 out.add(lsock.app)

@@ -551,6 +551,14 @@ class Connection:
         self._reset_and_close(now, cause, "RFC 9293 §3.10.5", None)
         return self._take()
 
+    def kill(self, cause: str, rfc: str) -> Output:
+        """Destroy a TIME_WAIT TCB without a word (tcp_tw_reuse, tcp_max_tw_buckets)."""
+        if self.state is S.TIME_WAIT:
+            self._set_state(S.CLOSED, cause, rfc)
+            self.timers.clear()
+            self._event(Event.CLOSED, "")
+        return self._take()
+
     def drop_request(self, now: float, cause: str) -> Output:
         """Discard a half-open passive request without a word (its listener went away)."""
         if self.state is S.SYN_RCVD and self.passive:
