@@ -301,7 +301,10 @@ def _write_views(result: Any, out_dir: Path, *, plots: bool, lang: str) -> list[
     info = RunInfo(name=b.scenario.name, description=b.scenario.description or "",
                    lesson=getattr(b.scenario, "lesson", "") or "", summary=result.summary(), end_time=b.sim.now)
     try:
-        return write_views(b.sim.trace.records, out_dir, info, plots=plots, lang=lang)
+        # The state-count samples go last, as trace.jsonl has them: the counts figure falls
+        # back to them when the trace kept no state changes (trace level counters).
+        records = b.sim.trace.records + b.sim.trace.count_samples
+        return write_views(records, out_dir, info, plots=plots, lang=lang)
     except OSError as exc:
         raise _WriteFail(f"{out_dir}: cannot write the views: {exc.strerror or exc}") from None
 

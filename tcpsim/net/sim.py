@@ -56,7 +56,7 @@ class Simulation:
     """
 
     def __init__(self, seed: int = 1, trace_level: Level = Level.PACKETS, routing: str = "delay",
-                 dynamic_routing: bool = True) -> None:
+                 dynamic_routing: bool = True, count_interval: float = 1.0) -> None:
         if routing not in ("delay", "hops"):
             raise ValueError(f"routing must be 'delay' or 'hops', got {routing!r}")
         if isinstance(trace_level, str):
@@ -64,6 +64,9 @@ class Simulation:
         self.env = simpy.Environment()
         check_environment(self.env)
         self.trace = Trace(trace_level)
+        if not count_interval > 0:
+            raise ValueError(f"count_interval must be positive, got {count_interval!r}")
+        self.trace.count_interval = float(count_interval)
         self.seed = seed
         self.routing = routing
         self.dynamic_routing = dynamic_routing
@@ -122,6 +125,7 @@ class Simulation:
             self.env.run(until=until)
         finally:
             gc.set_threshold(*saved)
+        self.trace.sample_counts(self.env.now)
 
     # -- topology --------------------------------------------------------------
 

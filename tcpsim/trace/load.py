@@ -20,7 +20,17 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from tcpsim.trace.records import APP, NODE, PKT, SAMPLE, STATE, TIMER, read_jsonl
+from tcpsim.trace.records import (
+    APP,
+    COUNT_STATES,
+    COUNTS,
+    NODE,
+    PKT,
+    SAMPLE,
+    STATE,
+    TIMER,
+    read_jsonl,
+)
 from tcpsim.wire.ip import IP_HEADER_LEN, IPPROTO_ICMP, IPPROTO_TCP, ICMPMessage, IPPacket
 from tcpsim.wire.segment import ACK, CWR, ECE, FIN, PSH, RST, SYN, URG, Segment
 
@@ -85,6 +95,9 @@ def records_from_json(objs: Iterable[dict[str, Any]]) -> Iterator[tuple[Any, ...
             yield (t, SAMPLE, d["node"], d["conn"], values)
         elif kind == NODE:
             yield (t, NODE, d["node"], d["event"], d.get("detail", ""))
+        elif kind == COUNTS:
+            c = d.get("counts", {})
+            yield (t, COUNTS, d["node"], tuple(int(c.get(s, 0)) for s in COUNT_STATES))
         # Unknown kinds (written by a newer tcpsim) are skipped: views ignore what they do not know.
 
 

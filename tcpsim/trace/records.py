@@ -9,8 +9,9 @@ stays true.
 
 Levels decide what is kept (DESIGN.md §4):
 
-* ``counters``: nothing but counters (``Trace.counters``) and state-count
-  samples;
+* ``counters``: nothing but counters (``Trace.counters``), the peak number
+  of sockets in each state per host (``Trace.peaks``) and state-count samples
+  every ``count_interval`` simulated seconds (``Trace.count_samples``);
 * ``states``: plus state changes, timer expiries and app results;
 * ``packets``: plus every packet event (the default);
 * ``full``: plus TCB samples (cwnd, srtt, rto, ...).
@@ -46,6 +47,12 @@ TIMER = "timer"    # (t, TIMER, node, conn, kind)
 APP = "app"        # (t, APP, node, app, what, detail)
 SAMPLE = "sample"  # (t, SAMPLE, node, conn, values-dict)
 NODE = "node"      # (t, NODE, node, event, detail)   crash / reboot / link up / down
+COUNTS = "counts"  # (t, COUNTS, node, counts)  sockets per state at t, ``counts[i]`` for COUNT_STATES[i]
+
+# The states counted by the state-count samples, in netstat's order (CLOSED is not a socket).
+COUNT_STATES = ("LISTEN", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT1", "FIN_WAIT2",
+                "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT")
+_COUNT_INDEX = {s: i for i, s in enumerate(COUNT_STATES)}
 
 # Packet events.
 SEND = "send"      # left a host or router (originated there)
@@ -61,7 +68,8 @@ class Trace:
     summaries and sweeps work at the cheapest level.
     """
 
-    __slots__ = ("level", "records", "counters", "keep_packets", "keep_states", "keep_samples", "state_hooks")
+    __slots__ = ("level", "records", "counters", "keep_packets", "keep_states", "keep_samples", "state_hooks",
+                 "count_interval", "count_samples", "peaks", "_live", "_next_count")
 
     #: Callbacks every new Trace starts with in ``state_hooks``. Lets a caller that does
     #: not build the Simulation itself (the CLI's ``run --explain``) watch a run live;
@@ -78,6 +86,15 @@ class Trace:
         self.keep_states = level >= Level.STATES
         self.keep_packets = level >= Level.PACKETS
         self.keep_samples = level >= Level.FULL
+        # State counts, kept at every level: per node, sockets in each COUNT_STATES state now,
+        # and the most there ever were; sampled every ``count_interval`` seconds into
+        # ``count_samples`` (COUNTS records). Sampling rides on state changes (no timer of its
+        # own): a change at ``t`` first emits every sample due before ``t``.
+        self.count_interval = 1.0
+        self.count_samples: list[tuple[Any, ...]] = []
+        self.peaks: dict[str, list[int]] = {}
+        self._live: dict[str, list[int]] = {}
+        self._next_count = 0  # index k of the next sample, at k * count_interval
 
     # -- writers (called by the adapters only) ---------------------------------
 
@@ -92,6 +109,24 @@ class Trace:
 
     def state(self, t: float, node: str, conn: str, old: str, new: str, cause: str, rfc: str = "") -> None:
         """A TCP state change of connection ``conn`` (``local>remote``) on ``node``."""
+        if t > self._next_count * self.count_interval:
+            self.sample_counts(t, inclusive=False)
+        live = self._live.get(node)
+        if live is None:
+            live = self._live[node] = [0] * len(COUNT_STATES)
+            self.peaks[node] = [0] * len(COUNT_STATES)
+        # A listener's child starts from LISTEN (and may fall back to it): only a
+        # listener itself (``...>0.0.0.0:*``) counts as LISTEN.
+        listener = conn.endswith("*")
+        i = _COUNT_INDEX.get(old)
+        if i is not None and (listener or old != "LISTEN") and live[i] > 0:
+            live[i] -= 1
+        i = _COUNT_INDEX.get(new)
+        if i is not None and (listener or new != "LISTEN"):
+            n = live[i] = live[i] + 1
+            peaks = self.peaks[node]
+            if n > peaks[i]:
+                peaks[i] = n
         if self.keep_states:
             self.records.append((t, STATE, node, conn, old, new, cause, rfc))
         if self.state_hooks:
@@ -121,6 +156,30 @@ class Trace:
     def count(self, node: str, name: str, n: int = 1) -> None:
         self.counters[(node, name)] += n
 
+    def sample_counts(self, until: float, inclusive: bool = True) -> None:
+        """Emit the state-count samples due before ``until`` (and at it, if ``inclusive``: the
+        end of a run). A sample at ``t`` counts every change made at or before ``t``."""
+        iv = self.count_interval
+        k = self._next_count
+        out = self.count_samples
+        snaps = {node: tuple(counts) for node, counts in self._live.items()}  # one tuple per node, shared
+        while k * iv < until or (inclusive and k * iv == until):
+            t = k * iv
+            for node, snap in snaps.items():
+                out.append((t, COUNTS, node, snap))
+            k += 1
+        self._next_count = k
+
+    def state_now(self, node: str) -> dict[str, int]:
+        """Sockets of ``node`` in each state right now (states with none left out)."""
+        live = self._live.get(node, [])
+        return {s: n for s, n in zip(COUNT_STATES, live, strict=False) if n}
+
+    def peak(self, node: str) -> dict[str, int]:
+        """The most sockets ``node`` ever had in each state (states never entered left out)."""
+        peaks = self.peaks.get(node, [])
+        return {s: n for s, n in zip(COUNT_STATES, peaks, strict=False) if n}
+
     # -- readers ---------------------------------------------------------------
 
     def of_kind(self, kind: str) -> Iterator[tuple[Any, ...]]:
@@ -133,6 +192,10 @@ class Trace:
 
     def write_jsonl(self, fp: IO[str]) -> None:
         for r in self.records:
+            fp.write(json.dumps(to_json(r), separators=(",", ":")))
+            fp.write("\n")
+        # The state-count samples come last, in time order among themselves.
+        for r in self.count_samples:
             fp.write(json.dumps(to_json(r), separators=(",", ":")))
             fp.write("\n")
 
@@ -197,6 +260,9 @@ def to_json(r: tuple[Any, ...]) -> dict[str, Any]:
         return {"t": r[0], "kind": SAMPLE, "node": r[2], "conn": r[3], **r[4]}
     if kind == NODE:
         return {"t": r[0], "kind": NODE, "node": r[2], "event": r[3], "detail": r[4]}
+    if kind == COUNTS:
+        return {"t": r[0], "kind": COUNTS, "node": r[2],
+                "counts": {s: n for s, n in zip(COUNT_STATES, r[3], strict=True) if n}}
     raise ValueError(f"unknown record kind {kind!r}")
 
 

@@ -122,7 +122,8 @@ def build_summary(
         "end_time": end_time,
         "trace_level": trace.level.name.lower(),
         "hosts": {
-            name: {"address": address, "counters": node_counters(trace, name), "connections": conns.get(name, [])}
+            name: {"address": address, "counters": node_counters(trace, name), "connections": conns.get(name, []),
+                   "peak_states": trace.peak(name), "end_states": trace.state_now(name)}
             for name, address in hosts.items()
         },
         "routers": {

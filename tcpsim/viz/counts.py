@@ -31,7 +31,7 @@ from matplotlib.patches import Patch
 
 from tcpsim.trace.analysis import flights, host_capture, tcp_analysis
 from tcpsim.trace.netstat import STATE_ORDER, Endpoint, endpoints, listen_queues, state_counts
-from tcpsim.trace.records import PKT, SAMPLE, STATE
+from tcpsim.trace.records import COUNT_STATES, COUNTS, PKT, SAMPLE, STATE
 from tcpsim.viz.style import PACKET_COLORS, TimeAxis, new_figure, state_color
 from tcpsim.wire.segment import FIN, SYN, Segment
 
@@ -47,13 +47,33 @@ def _hosts(eps: Sequence[Endpoint]) -> list[str]:
     return list(seen)
 
 
+def sampled_counts(records: Sequence[tuple[Any, ...]]) -> dict[str, tuple[list[float], dict[str, list[int]]]]:
+    """Per host, ``(times, {state: counts})`` from the state-count samples (COUNTS records),
+    the same shape as ``state_counts``; states never seen are left out."""
+    raw: dict[str, tuple[list[float], list[tuple[int, ...]]]] = {}
+    for r in records:
+        if r[1] == COUNTS:
+            ts, cs = raw.setdefault(r[2], ([], []))
+            ts.append(r[0])
+            cs.append(r[3])
+    out: dict[str, tuple[list[float], dict[str, list[int]]]] = {}
+    for host, (ts, cs) in raw.items():
+        series = {st: [c[i] for c in cs] for i, st in enumerate(COUNT_STATES) if any(c[i] for c in cs)}
+        out[host] = (ts, series)
+    return out
+
+
 def counts_figure(records: Sequence[tuple[Any, ...]], *, eps: list[Endpoint] | None = None,
                   title: str = "") -> Figure:
     """Stacked state counts per host, plus listen-queue occupancy (see the module docstring)."""
     eps = endpoints(records) if eps is None else eps
-    hosts = _hosts(eps)
+    sampled: dict[str, tuple[list[float], dict[str, list[int]]]] = {}
+    if not eps:
+        # No state changes kept (trace level counters): draw the fixed-interval samples.
+        sampled = sampled_counts(records)
+    hosts = _hosts(eps) if eps else list(sampled)
     queues = listen_queues(records, eps)
-    times_all = [r[0] for r in records if r[1] == STATE]
+    times_all = [r[0] for r in records if r[1] == STATE] or [t for ts, _ in sampled.values() for t in ts]
     lo = min(times_all) if times_all else 0.0
     hi = max(times_all) if times_all else 1.0
     axis = TimeAxis(times_all, lo=lo, hi=hi, gap_fraction=0.3, max_breaks=2)
@@ -65,7 +85,7 @@ def counts_figure(records: Sequence[tuple[Any, ...]], *, eps: list[Endpoint] | N
     axes = [fig.add_subplot(nrows, 1, i + 1) for i in range(nrows)]
     seen: dict[str, None] = {}
     for ax, host in zip(axes, hosts, strict=False):
-        times, series = state_counts(eps, host)
+        times, series = sampled[host] if sampled else state_counts(eps, host)
         xs = axis.map(times) + [axis(end)]
         ys = []
         states = [st for st in STATE_ORDER if st in series]

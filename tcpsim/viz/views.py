@@ -22,7 +22,7 @@ from typing import Any
 
 import matplotlib
 
-from tcpsim.trace.records import PKT, STATE
+from tcpsim.trace.records import COUNTS, PKT, STATE
 from tcpsim.viz.style import new_figure  # noqa: F401  (sets the Agg backend before any figure)
 
 __all__ = ["FIGURES", "RunInfo", "figure_for", "available_figures", "render_figures", "write_views", "figure_svg",
@@ -71,8 +71,8 @@ def available_figures(records: Sequence[tuple[Any, ...]]) -> list[str]:
         out.append("timeline")
     if has_pkt:
         out.append("ladder")
-    if has_state:
-        out.append("counts")
+    if has_state or any(r[1] == COUNTS for r in records):
+        out.append("counts")  # from the state changes, or else from the state-count samples
     if has_pkt and data_flows(_head(records)):
         out.append("timeseq")
     if has_samples(records):

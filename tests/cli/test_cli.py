@@ -71,6 +71,8 @@ def test_run_summary_json_fields(in_tmp: Path) -> None:
         "address": "192.0.2.1",
         "counters": {"sent": 4, "received": 4, "forwarded": 0, "dropped": {}},
         "connections": [],
+        "peak_states": {},
+        "end_states": {},
     }
     assert summary["hosts"]["server"]["address"] == "198.51.100.1"
     assert list(summary["routers"]) == [f"r{i}" for i in range(1, 9)]
