@@ -15,6 +15,7 @@ from collections import deque
 from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any, Union
 
+from tcpsim.net.sched import Call, push
 from tcpsim.tcp.config import TcpConfig, make_config
 from tcpsim.tcp.connection import Connection, Event, Output, TimerKind, rst_for_closed
 from tcpsim.tcp.isn import IsnGenerator
@@ -87,7 +88,8 @@ class TcpStack:
         # (remote addr, port) -> connections to it from ephemeral ports, by port parity
         self.dest_parity: dict[tuple[str, int], list[int]] = {}
         self._perturb: dict[tuple[str, int], int] = {}  # Linux's table_perturb, per destination
-        self._wake: dict[Any, float] = {}
+        self._wake: dict[Any, float] = {}  # connection -> when its one pending wake-up runs
+        self._wake_cbs = (self._on_wake,)
         # TIME_WAIT entries in the order they were queued: they all last the same, so a
         # FIFO with one pending wake-up replaces a timer each (as Linux's timewait death row
         # did). An entry whose 2MSL restarted (a retransmitted FIN) moves to ``_tw_late``,
@@ -272,8 +274,10 @@ class TcpStack:
         if dl is not None:
             pending = self._wake.get(conn)
             if pending is None or dl < pending:
-                self._wake[conn] = dl
-                self.sim.call_at(max(dl, self.env.now), self._on_wake, conn, dl)
+                now = self.env._now
+                at = dl if dl > now else now
+                self._wake[conn] = at
+                push(self.env, at, self._wake_cbs, conn)
 
     # ---------------------------------------------------------- TIME_WAIT
 
@@ -358,17 +362,17 @@ class TcpStack:
                    if last is None or last[i] != v}
         self.trace.sample(self.env.now, self.host.name, conn.name, changed)
 
-    def _on_wake(self, conn: Connection, dl: float) -> None:
-        if self._wake.get(conn) != dl:
+    def _on_wake(self, ev: Call) -> None:
+        """A connection's wake-up: one queued event carrying the connection, nothing else
+        (no closure, no argument tuple); ``_wake`` holds the time it was queued for."""
+        conn = ev._value
+        now = self.env._now
+        if self._wake.get(conn) != now:
             return  # superseded by an earlier wake-up, which re-armed this one
         del self._wake[conn]
-        key = (conn.lport, conn.raddr, conn.rport)
-        if self.conns.get(key) is not conn:
-            return
-        # The wake-up was scheduled for ``dl``; float addition may land a hair before it.
-        now = self.env.now
-        out = conn.on_timer(dl if now < dl else now)
-        self._apply(conn, out)
+        if self.conns.get((conn.lport, conn.raddr, conn.rport)) is conn:
+            out = ev._value.on_timer(now)
+            self._apply(ev._value, out)
 
     def add_conn(self, conn: Connection, sock: Socket | None) -> None:
         self.conns[(conn.lport, conn.raddr, conn.rport)] = conn
