@@ -20,6 +20,7 @@ from tcpsim.tcp.config import TcpConfig, make_config
 from tcpsim.tcp.connection import Connection, Event, Output, TimerKind, rst_for_closed
 from tcpsim.tcp.isn import IsnGenerator
 from tcpsim.tcp.listener import Listener, SynDecision
+from tcpsim.tcp.request import Request
 from tcpsim.tcp.state import State
 from tcpsim.tcp.timewait import TimeWait
 from tcpsim.wire.ip import (
@@ -135,6 +136,8 @@ class TcpStack:
         key = (seg.dport, pkt.src, seg.sport)
         conn = self.conns.get(key)
         if conn is not None:
+            if type(conn) is Request:
+                conn = self._promote(conn, key)
             if conn.state is State.SYN_RCVD and conn.passive and seg.flags & ACK and not seg.flags & (RST | SYN) \
                     and seg.ack == conn.snd_nxt:
                 lst = self.listeners.get(conn.lport)
@@ -169,8 +172,12 @@ class TcpStack:
         if decision is SynDecision.CHILD:
             assert child is not None and out is not None
             self.counters["passive_opens"] += 1
-            self.add_conn(child, None)
-            self._apply(child, out)
+            # Kept as a small request until anything more arrives (Linux's request_sock).
+            req = Request(child, seg, now)
+            if lst.syn_queue.get(child.name) is child:
+                lst.syn_queue[child.name] = req  # type: ignore[assignment]
+            self.add_conn(req, None)  # type: ignore[arg-type]
+            self._apply(req, out)
         elif decision is SynDecision.COOKIE and reply is not None:
             self._send_seg(pkt.src, reply)
         elif decision is SynDecision.COOKIE_CHILD:
@@ -278,6 +285,20 @@ class TcpStack:
                 at = dl if dl > now else now
                 self._wake[conn] = at
                 push(self.env, at, self._wake_cbs, conn)
+
+    def _promote(self, req: Request, key: Key) -> Connection:
+        """Something arrived for a half-open request: it becomes the full TCB it stands for."""
+        c = req.promote()
+        self.conns[key] = c
+        lst = self.listeners.get(req.lport)
+        name = c.name
+        if lst is not None and lst.syn_queue.get(name) is req:
+            lst.syn_queue[name] = c
+        at = self._wake.pop(req, None)
+        if at is not None:  # the SYN-ACK timer carries over, whatever happens to the segment
+            self._wake[c] = at
+            push(self.env, at, self._wake_cbs, c)
+        return c
 
     # ---------------------------------------------------------- TIME_WAIT
 
