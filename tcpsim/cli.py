@@ -485,6 +485,141 @@ def profiles_cmd(markdown: bool) -> None:
         click.echo(k.names[0].ljust(width) + "  " + "  ".join(vals))
 
 
+# -- parameter sweeps (see tcpsim/sweep and docs/sweeps.md) -----------------------------------
+
+
+@cli.command()
+@click.argument("sweep_file", metavar="SWEEP")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory of the results (default: runs/<sweep-name>). Rerunning resumes there.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Local worker processes (default: one per core).")
+@click.option("--dask", "dask_address", default=None, metavar="ADDRESS",
+              help="Run on a Dask cluster: a scheduler address (tcp://HOST:8786), or local:N for N local workers.")
+@click.option("--keep-runs", is_flag=True,
+              help="Also keep each run's directory (trace.jsonl, packets.txt, summary.json) in DIR/runs/RUN_ID.")
+@click.option("--dry-run", is_flag=True, help="Check the sweep and say what would run; write nothing.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar (it is shown only on a terminal anyway).")
+def sweep(sweep_file: str, out: Path | None, jobs: int | None, dask_address: str | None, keep_runs: bool,
+          dry_run: bool, quiet: bool) -> None:
+    """Run a parameter sweep: every combination of values, in parallel; one table of metrics.
+
+    Writes DIR/results.csv and DIR/results.parquet (one row per run) and DIR/runs.jsonl (a
+    record per finished run: the same command run again skips the runs already done and
+    retries failed ones). Exits 1 when a run failed (its error is in the table).
+    """
+    from tcpsim.sweep import StoreError, load_sweep, run_sweep
+    from tcpsim.sweep.cluster import DaskAddressError
+    from tcpsim.sweep.runner import describe_plan
+
+    if jobs is not None and dask_address is not None:
+        raise _Fail("--jobs and --dask: give one of them (with --dask local:N, N is the number of workers)")
+    try:
+        plan = load_sweep(sweep_file)
+    except ScenarioError as exc:
+        raise _Fail(str(exc)) from None
+    if dry_run:
+        click.echo(describe_plan(plan))
+        return
+    out_dir = out if out is not None else Path("runs") / plan.name
+    bar: Any = None
+    failed = 0
+
+    def started(todo: int, skipped: int) -> None:
+        nonlocal bar
+        from tqdm import tqdm
+
+        bar = tqdm(total=todo, desc=plan.name, unit="run", file=sys.stderr, disable=True if quiet else None,
+                   dynamic_ncols=True, smoothing=0.05)
+        if skipped:
+            bar.set_postfix_str(f"failed 0, {skipped} done before")
+
+    def progress(outcome: Any) -> None:
+        nonlocal failed
+        failed += outcome.status == "failed"
+        bar.set_postfix_str(f"failed {failed}", refresh=False)
+        bar.update(1)
+
+    try:
+        report = run_sweep(plan, out_dir, jobs=jobs, dask=dask_address, keep=keep_runs, progress=progress,
+                           started=started)
+    except StoreError as exc:
+        raise (_Fail if exc.refused else _WriteFail)(str(exc)) from None
+    except DaskAddressError as exc:
+        raise _Fail(str(exc)) from None
+    except (OSError, TimeoutError) as exc:
+        raise _WriteFail(f"--dask {dask_address}: cannot use the cluster: {exc}") from None
+    finally:
+        if bar is not None:
+            bar.close()
+    click.echo(report.line())
+    if report.interrupted:
+        raise click.exceptions.Exit(130)
+    if report.failed_in_table:
+        raise click.exceptions.Exit(1)
+
+
+def _where_options(wheres: Sequence[str]) -> dict[str, Any]:
+    import yaml
+
+    out: dict[str, Any] = {}
+    for text in wheres:
+        name, eq, raw = text.partition("=")
+        if not eq or not name.strip():
+            raise _Fail(f"--where {text!r}: expected PARAM=VALUE, e.g. --where syncookies=1")
+        try:
+            out[name.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            raise _Fail(f"--where {name}: {raw!r} is not a valid value") from None
+    return out
+
+
+@cli.command("sweep-plot")
+@click.argument("sweep_dir", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("--x", "x", default=None, metavar="PARAM", help="Parameter on the x axis (default: the first swept).")
+@click.option("--group", default=None, metavar="PARAM",
+              help="One line per value of this parameter (default: the second swept).")
+@click.option("--metric", "metrics", multiple=True, metavar="NAME", help="Only this metric (repeatable; default: all).")
+@click.option("--where", "wheres", multiple=True, metavar="PARAM=VALUE",
+              help="Only the runs with this value (repeatable), e.g. --where syncookies=0.")
+@click.option("--format", "formats", default="png,svg", show_default=True, help="Figure formats.")
+@click.option("--prefix", default="plot-", show_default=True, help="Start of each file name.")
+@click.option("--no-heatmap", is_flag=True, help="Skip the heatmaps of the mean over (x, group).")
+@click.option("--xscale", type=click.Choice(["auto", "linear", "log"]), default="auto", show_default=True,
+              help="x axis scale; auto: log when the values grow by a constant factor over a decade or more.")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where to write (default: DIR).")
+def sweep_plot(sweep_dir: Path, x: str | None, group: str | None, metrics: tuple[str, ...], wheres: tuple[str, ...],
+               formats: str, prefix: str, no_heatmap: bool, xscale: str, out: Path | None) -> None:
+    """Draw each metric of a sweep against a parameter: mean and 95% CI over replications."""
+    from tcpsim.sweep.plot import PlotError, plot_sweep
+    from tcpsim.sweep.store import MANIFEST, PARQUET, read_manifest, read_results
+
+    if not (sweep_dir / MANIFEST).is_file() or not (sweep_dir / PARQUET).is_file():
+        raise _Fail(f"{sweep_dir}: not a sweep directory (no {MANIFEST} and {PARQUET}; make one with "
+                    f"'tcpsim sweep SWEEP.yaml --out {sweep_dir}')")
+    fmts = _split_csv(formats) or ["png"]
+    for f in fmts:
+        if f not in ("png", "svg", "pdf"):
+            raise _Fail(f"--format {f}: expected png, svg or pdf")
+    try:
+        manifest = read_manifest(sweep_dir)
+        rows = read_results(sweep_dir)
+    except (OSError, ValueError) as exc:
+        raise _Fail(f"{sweep_dir}: cannot read the sweep's table: {exc}") from None
+    names = [m for text in metrics for m in (_split_csv(text) or [])]
+    try:
+        paths = plot_sweep(out if out is not None else sweep_dir, manifest, rows, x=x, group=group,
+                           metrics=names or None, where=_where_options(wheres), formats=fmts, prefix=prefix,
+                           heatmap=not no_heatmap, xscale=xscale)
+    except PlotError as exc:
+        raise _Fail(str(exc)) from None
+    except OSError as exc:
+        raise _WriteFail(f"{out or sweep_dir}: cannot write: {exc.strerror or exc}") from None
+    for p in paths:
+        click.echo(str(p))
+
+
 def _register_conform() -> None:
     from tcpsim.conform.cli import conform
 
