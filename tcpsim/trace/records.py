@@ -69,7 +69,7 @@ class Trace:
     """
 
     __slots__ = ("level", "records", "counters", "keep_packets", "keep_states", "keep_samples", "state_hooks",
-                 "count_interval", "count_samples", "peaks", "_live", "_next_count")
+                 "count_interval", "count_samples", "peaks", "_live", "_next_count", "max_count_samples")
 
     #: Callbacks every new Trace starts with in ``state_hooks``. Lets a caller that does
     #: not build the Simulation itself (the CLI's ``run --explain``) watch a run live;
@@ -95,6 +95,9 @@ class Trace:
         self.peaks: dict[str, list[int]] = {}
         self._live: dict[str, list[int]] = {}
         self._next_count = 0  # index k of the next sample, at k * count_interval
+        # Long runs stay bounded: past this many samples the interval doubles and every
+        # other sample goes (so a simulated day at 1 s ends at 32 or 64 s per sample).
+        self.max_count_samples = 4096
 
     # -- writers (called by the adapters only) ---------------------------------
 
@@ -169,6 +172,14 @@ class Trace:
                 out.append((t, COUNTS, node, snap))
             k += 1
         self._next_count = k
+        while len(self.count_samples) > self.max_count_samples:
+            self._coarsen()
+
+    def _coarsen(self) -> None:
+        iv = self.count_interval
+        self.count_samples = [r for r in self.count_samples if round(r[0] / iv) % 2 == 0]
+        self.count_interval = iv * 2
+        self._next_count = (self._next_count + 1) // 2
 
     def state_now(self, node: str) -> dict[str, int]:
         """Sockets of ``node`` in each state right now (states with none left out)."""

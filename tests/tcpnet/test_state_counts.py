@@ -64,3 +64,17 @@ def test_the_counts_figure_falls_back_to_the_samples_at_trace_level_counters() -
     fig = counts_figure(records)
     gids = {a.get_gid() for ax in fig.axes for a in ax.collections}
     assert {"count|client|TIME_WAIT", "count|server|LISTEN"} <= gids
+
+
+def test_long_runs_keep_a_bounded_number_of_samples_at_a_coarser_interval() -> None:
+    net = Net()
+    trace = net.sim.trace
+    trace.max_count_samples = 100  # two hosts: 50 samples each at most
+    churn(net, 10, 1.0)
+    net.run(300.5)
+    times = sorted({r[0] for r in trace.count_samples})
+    assert len(trace.count_samples) <= 100
+    assert trace.count_interval == 8.0  # 1 s, then 2, 4 and 8 s as the run went on
+    assert times == [8.0 * k for k in range(38)]  # 0, 8, ..., 296: every sample on the grid
+    assert _at(trace.count_samples, "client", 8.0) == {"TIME_WAIT": 10}
+    assert _at(trace.count_samples, "client", 64.0) == {}
