@@ -1,14 +1,18 @@
-"""How fast does a packet cross a router chain, compared with bare SimPy?
+"""(a) How fast does a packet cross a router chain, compared with bare SimPy?
 
-Prints figures, asserts nothing. A chain ``src - r1 - ... - r10 - dst`` (11
-link hops per packet), loss 0. A sender callback injects one packet every
-``GAP`` seconds; each link has ``DELAY`` of propagation, so about 11 packets
-are in flight at once, and the event heap stays small in both runs.
+A chain ``src - r1 - ... - r10 - dst`` (11 link hops per packet), loss 0. A
+sender callback injects one packet every ``GAP`` seconds; each link has
+``DELAY`` of propagation, so about 11 packets are in flight at once, and the
+event heap stays small in both runs.
 
-The baseline does the same with bare SimPy in the same process: one
-``env.timeout`` + callback per hop (and one per injection), no packet, no
-queue, no trace. The ratio ``tcpsim hops/s / bare hops/s`` is the figure to
-watch (target >= 0.5): it is the price of links, routers and recording.
+The baseline does the same with bare SimPy in the same process (see
+``reference.py``): one ``env.timeout`` + callback per hop (and one per
+injection), no packet, no queue, no trace. The ratio ``tcpsim hops/s / bare
+hops/s`` is the figure to watch (target >= 0.5): it is the price of links,
+routers and recording.
+
+Part of ``python -m bench`` (``--only hops``); also runs alone, printing
+figures and asserting nothing::
 
     python bench/hops.py [packets]
 """
@@ -19,20 +23,20 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import simpy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout, uninstalled
 
+from bench.common import Context, GcTimer, Result  # noqa: E402
+from bench.reference import CALIBRATION_PACKETS, DELAY, GAP, HOPS, ROUTERS, run_bare  # noqa: E402
 from tcpsim.net import LinkParams, Simulation  # noqa: E402
 from tcpsim.trace import Level  # noqa: E402
 from tcpsim.wire import ACK, IPPROTO_TCP, IPPacket, Segment  # noqa: E402
 
-ROUTERS = 10
-HOPS = ROUTERS + 1
-DELAY = 0.001
-GAP = 0.001
+NAME = "hops"
+LETTER = "a"
+TITLE = "packet hops through 10 routers vs bare SimPy"
+TIMED = True
+TARGET_RATIO = 0.5
 
 
 def run_tcpsim(packets: int, level: Level, bandwidth: float | None) -> tuple[float, int]:
@@ -71,30 +75,6 @@ def run_tcpsim(packets: int, level: Level, bandwidth: float | None) -> tuple[flo
     return wall, packets * HOPS
 
 
-def run_bare(packets: int) -> tuple[float, int]:
-    env = simpy.Environment()
-    count = [0, 0]
-
-    def hop(ev: simpy.Event) -> None:
-        n: Any = ev.value   # no cast(): this loop is the baseline, keep it bare
-        count[1] += 1
-        if n < HOPS:
-            env.timeout(DELAY, n + 1).callbacks.append(hop)
-
-    def inject(ev: simpy.Event) -> None:
-        env.timeout(DELAY, 1).callbacks.append(hop)
-        count[0] += 1
-        if count[0] < packets:
-            env.timeout(GAP).callbacks.append(inject)
-
-    env.timeout(0.0).callbacks.append(inject)
-    t0 = time.perf_counter()
-    env.run()
-    wall = time.perf_counter() - t0
-    assert count[1] == packets * HOPS
-    return wall, packets * HOPS
-
-
 def best_of(n: int, fn: Callable[..., tuple[float, int]], *args: object) -> tuple[float, int]:
     return min((fn(*args) for _ in range(n)), key=lambda r: r[0])
 
@@ -111,6 +91,25 @@ def main() -> None:
             rate = hops / wall
             label = f"tcpsim trace={level.name.lower():8s} bw={'inf' if bw is None else f'{bw:.0e}'}"
             print(f"  {label:38s} {rate / 1e6:6.3f} M hops/s   ratio {rate / bare:.2f}")
+
+
+def run(ctx: Context) -> Result:
+    """The benchmark: the calibration run is the bare figure (same chain, same packet count)."""
+    packets = ctx.pick(*CALIBRATION_PACKETS)
+    res = Result(params={"packets": packets, "hops_per_packet": HOPS, "routers": ROUTERS, "delay_s": DELAY,
+                         "gap_s": GAP, "bandwidth": "infinite", "repeat": 3})
+    bare = ctx.bare_rate
+    assert bare is not None
+    res.details["bare_hops_per_s"] = bare
+    for level in (Level.COUNTERS, Level.PACKETS):
+        name = level.name.lower()
+        with GcTimer() as gct:
+            wall, hops = best_of(3, run_tcpsim, packets, level, None)
+        res.details[f"gc_{name}_3_runs"] = gct.to_json()
+        rate = hops / wall
+        res.figures.append(ctx.bare_ratio_figure(
+            f"hop_rate_{name}", f"hop rate, trace={name}", rate, "hops/s", TARGET_RATIO))
+    return res
 
 
 if __name__ == "__main__":
