@@ -35,7 +35,7 @@ _CLOSED = State.CLOSED
 class TimeWait:
     """A connection in TIME_WAIT whose socket was closed (an orphan)."""
 
-    __slots__ = ("cfg", "laddr", "lport", "raddr", "rport", "state", "snd_nxt", "rcv_nxt", "rcv_wnd",
+    __slots__ = ("cfg", "laddr", "lport", "raddr", "rport", "state", "snd_nxt", "rcv_nxt", "rcv_wscale",
                  "win_field", "ts_ok", "ts_recent", "last_rcv", "deadline", "queued", "app")
 
     # What the adapter and the views read off any connection object.
@@ -54,8 +54,8 @@ class TimeWait:
         self.state = _TW
         self.snd_nxt = c.snd_nxt
         self.rcv_nxt = c.rcv_nxt
-        self.win_field = field = c._window_field()
-        self.rcv_wnd = field if c.rcv_wnd == field else c.rcv_wnd  # one int object when unscaled
+        self.win_field = c._window_field()
+        self.rcv_wscale = c.rcv_wscale  # RCV.WND is win_field << rcv_wscale: one int fewer to keep
         self.ts_ok = c.ts_ok
         self.ts_recent = c.ts_recent if c.ts_ok else 0
         self.last_rcv = c.last_rcv
@@ -65,6 +65,10 @@ class TimeWait:
         self.deadline: float | None = dl
         self.queued: float | None = None  # the deadline an adapter last queued this entry for
         self.app = app
+
+    @property
+    def rcv_wnd(self) -> int:
+        return self.win_field << self.rcv_wscale
 
     @property
     def name(self) -> str:
@@ -116,7 +120,7 @@ class TimeWait:
             return out
         # First, check the sequence number.
         seg_len = seg.seg_len
-        wnd = self.rcv_wnd
+        wnd = self.win_field << self.rcv_wscale
         d = (seg.seq - rcv_nxt) & _MASK
         if seg_len == 0:
             ok = seg.seq == rcv_nxt if wnd == 0 else d < wnd
