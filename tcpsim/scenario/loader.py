@@ -118,21 +118,25 @@ def load_text(text: str, file: str = "<string>", *, default_name: str | None = N
     return validate(parse(text, file), default_name=default_name, overrides=overrides, variant=variant)
 
 
-def load_document(path: str | Path, *, overrides: dict[str, Any] | None = None,
-                  variant: str | None = None) -> tuple[Document, Scenario]:
-    """Read and validate a scenario file, keeping its ``Document`` for later line lookups."""
+def read_text(path: str | Path, what: str = ".yaml file") -> str:
+    """A YAML file's text, or one ``ScenarioError`` saying why it cannot be read."""
     file = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(file, "", "no such file") from None
     except IsADirectoryError:
-        raise ScenarioError(file, "", "is a directory, expected a .yaml file") from None
+        raise ScenarioError(file, "", f"is a directory, expected a {what}") from None
     except UnicodeDecodeError as exc:
         raise ScenarioError(file, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise ScenarioError(file, "", f"cannot read: {exc.strerror}") from None
-    doc = parse(text, file)
+
+
+def load_document(path: str | Path, *, overrides: dict[str, Any] | None = None,
+                  variant: str | None = None) -> tuple[Document, Scenario]:
+    """Read and validate a scenario file, keeping its ``Document`` for later line lookups."""
+    doc = parse(read_text(path), str(path))
     stem = Path(path).stem
     return doc, validate(doc, default_name=stem, overrides=overrides, variant=variant)
 

@@ -276,20 +276,10 @@ def scenario_for(plan: Plan, values: Sequence[tuple[int, Any]]) -> tuple[Documen
 
 def load_sweep(path: str | Path) -> Plan:
     """Read and check a sweep file, and every run's scenario; raises ``ScenarioError``."""
-    from tcpsim.scenario.loader import parse
+    from tcpsim.scenario.loader import parse, read_text
 
     file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(file, "", "no such file") from None
-    except IsADirectoryError:
-        raise ScenarioError(file, "", "is a directory, expected a sweep .yaml file") from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(file, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise ScenarioError(file, "", f"cannot read: {exc.strerror}") from None
-    doc = parse(text, file)
+    doc = parse(read_text(path, "sweep .yaml file"), file)
     if "hosts" in doc.data and "scenario" not in doc.data:
         raise doc.error(("hosts",), "this is a scenario, not a sweep file: a sweep names its base scenario with "
                                     "scenario: and says what to vary and measure (see docs/sweeps.md)")
