@@ -99,7 +99,10 @@ def counts_figure(records: Sequence[tuple[Any, ...]], *, eps: list[Endpoint] | N
                 poly.set_gid(f"count|{host}|{st}")
             peak = max(sum(col) for col in zip(*ys, strict=True))
             ax.set_ylim(0, max(1, peak) * 1.15)
-        ax.set_title(f"{host}: sockets per state (netstat -nat | uniq -c)", fontsize=9, loc="left")
+        every = ""
+        if sampled and len(times) > 1:
+            every = f", sampled every {times[1] - times[0]:g} s"  # trace level counters keeps no changes
+        ax.set_title(f"{host}: sockets per state (netstat -nat | uniq -c){every}", fontsize=9, loc="left")
         ax.set_ylabel("sockets", fontsize=8)
         ax.yaxis.get_major_locator().set_params(integer=True)  # type: ignore[call-arg]
     if queues:

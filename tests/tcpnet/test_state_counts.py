@@ -64,6 +64,7 @@ def test_the_counts_figure_falls_back_to_the_samples_at_trace_level_counters() -
     fig = counts_figure(records)
     gids = {a.get_gid() for ax in fig.axes for a in ax.collections}
     assert {"count|client|TIME_WAIT", "count|server|LISTEN"} <= gids
+    assert fig.axes[0].get_title(loc="left").endswith(", sampled every 1 s")
 
 
 def test_long_runs_keep_a_bounded_number_of_samples_at_a_coarser_interval() -> None:
