@@ -1,5 +1,9 @@
 """The ``tcpsim`` command: run, validate, list and describe scenarios.
 
+``run``, ``validate``, ``list`` and ``sweep`` are a face on the Python API
+(``tcpsim.api``): the same calls a script makes, their exceptions turned into
+the one-line messages and exit codes below.
+
 Exit codes: 0 success, 1 a run whose expectations failed, a run that could
 not be written, or an internal error, 2 bad input (a scenario error, a bad
 flag, a bad ``--set``, an unusable ``--out``).
@@ -94,9 +98,9 @@ def cli() -> None:
     """
 
 
-def _load(spec: str, sets: Sequence[str] = (), variant: str | None = None) -> tuple[Any, Any]:
-    from tcpsim.scenario.library import resolve
-    from tcpsim.scenario.loader import load_document
+def _load(spec: str, sets: Sequence[str] = (), variant: str | None = None) -> Any:
+    """The validated ``Scenario`` of a SCENARIO argument with its ``--set`` and ``--variant``."""
+    from tcpsim.api import load
     from tcpsim.scenario.params import parse_set
 
     overrides: dict[str, Any] = {}
@@ -107,7 +111,7 @@ def _load(spec: str, sets: Sequence[str] = (), variant: str | None = None) -> tu
             raise _Fail(str(exc)) from None
         overrides[name] = value
     try:
-        return load_document(resolve(spec), overrides=overrides, variant=variant)
+        return load(spec, set=overrides, variant=variant)
     except ScenarioError as exc:
         raise _Fail(str(exc)) from None
 
@@ -147,28 +151,27 @@ def run(scenario: str, seed: int | None, until: float | None, out: Path | None, 
 
     Prints each expectation of the scenario with PASS or FAIL; exits 1 when one fails.
     """
-    from tcpsim.scenario.run import OutputError, run_scenario
+    from tcpsim import api
 
-    doc, model = _load(scenario, sets, variant)
+    model = _load(scenario, sets, variant)
     if not quiet:
         click.echo(_header(model, variant))
     try:
-        with _narrating(explain, lang):
-            result = run_scenario(model, seed=seed, until=until, doc=doc, variant=variant)
+        done = api.run(model, seed=seed, until=until, variant=variant, explain=explain, lang=lang, echo=click.echo)
     except ScenarioError as exc:
         raise _Fail(str(exc)) from None
     out_dir = out if out is not None else Path("runs") / (model.name + (f"@{variant}" if variant else ""))
     try:
-        paths = result.write(out_dir)
-    except OutputError as exc:
+        paths = done.save(out_dir, plots=not no_plots, lang=lang)
+    except api.OutputError as exc:
         raise (_Fail if exc.refused else _WriteFail)(str(exc)) from None
-    paths += _write_views(result, out_dir, plots=not no_plots, lang=lang)
+    result = done.result
     outcomes = result.built.outcomes or []
     if not quiet:
         click.echo(_report(result, paths))
-    elif not result.built.passed:
+    elif not done.ok:
         click.echo("\n".join(_expectation_lines(outcomes, failures_only=True)))
-    if not result.built.passed:
+    if not done.ok:
         raise click.exceptions.Exit(1)
 
 
@@ -228,11 +231,11 @@ def _report(result: Any, paths: list[Path]) -> str:
 @_param_options
 def validate(scenario: str, sets: tuple[str, ...], variant: str | None) -> None:
     """Check SCENARIO without running it (schema, cross-references, and building it)."""
-    from tcpsim.scenario.build import build
+    from tcpsim.api import check
 
-    doc, model = _load(scenario, sets, variant)
+    model = _load(scenario, sets, variant)
     try:
-        build(model, doc=doc)
+        check(model)
     except ScenarioError as exc:
         raise _Fail(str(exc)) from None
     counts = ", ".join(
@@ -242,7 +245,7 @@ def validate(scenario: str, sets: tuple[str, ...], variant: str | None) -> None:
                         (len(model.faults), "fault"), (len(model.expect), "expectation"))
         if n or word in ("host", "app")
     )
-    click.echo(f"{doc.file}: ok ({model.name}: {counts})")
+    click.echo(f"{model.document.file}: ok ({model.name}: {counts})")
 
 
 def _plural(n: int, word: str) -> str:
@@ -252,22 +255,21 @@ def _plural(n: int, word: str) -> str:
 @cli.command("list")
 def list_() -> None:
     """List the built-in scenarios with their descriptions."""
-    from tcpsim.scenario.library import builtin_scenarios
-    from tcpsim.scenario.loader import load
+    from tcpsim.api import scenarios
 
-    entries = builtin_scenarios()
-    if not entries:
+    table = scenarios()
+    if table.empty:
         click.echo("no built-in scenarios found")
         return
-    width = max(len(n) for n in entries)
-    for name, path in entries.items():
-        try:
-            scn = load(path)
-            description = scn.description or "(no description)"
-            if scn.variants:
-                description += f" [variants: {', '.join(scn.variants)}]"
-        except ScenarioError as exc:
-            description = f"(invalid: {exc})"
+    width = max(len(n) for n in table["name"])
+    for name, description, variants, error in zip(table["name"], table["description"], table["variants"],
+                                                  table["error"], strict=True):
+        if error is not None:
+            description = f"(invalid: {error})"
+        else:
+            description = description or "(no description)"
+            if variants:
+                description += f" [variants: {', '.join(variants)}]"
         click.echo(f"{name.ljust(width)}  {description}")
 
 
@@ -280,33 +282,6 @@ def schema() -> None:
 
 
 # -- views: narration, figures, pcaps, report, netstat (see tcpsim/viz and docs/views.md) -------
-
-
-def _narrating(explain: bool, lang: str) -> Any:
-    """While the run lasts, print each state change as it happens (``run --explain``)."""
-    from contextlib import nullcontext
-
-    if not explain:
-        return nullcontext()
-    from tcpsim.trace.narrate import live, watching
-
-    return watching(live(click.echo, lang))
-
-
-def _write_views(result: Any, out_dir: Path, *, plots: bool, lang: str) -> list[Path]:
-    """pcaps, figures and report.html of a finished run (the one call ``run`` makes for the views)."""
-    from tcpsim.viz.views import RunInfo, write_views
-
-    b = result.built
-    info = RunInfo(name=b.scenario.name, description=b.scenario.description or "",
-                   lesson=getattr(b.scenario, "lesson", "") or "", summary=result.summary(), end_time=b.sim.now)
-    try:
-        # The state-count samples go last, as trace.jsonl has them: the counts figure falls
-        # back to them when the trace kept no state changes (trace level counters).
-        records = b.sim.trace.records + b.sim.trace.count_samples
-        return write_views(records, out_dir, info, plots=plots, lang=lang)
-    except OSError as exc:
-        raise _WriteFail(f"{out_dir}: cannot write the views: {exc.strerror or exc}") from None
 
 
 def _run_records(rundir: Path) -> list[Any]:
@@ -508,7 +483,8 @@ def sweep(sweep_file: str, out: Path | None, jobs: int | None, dask_address: str
     record per finished run: the same command run again skips the runs already done and
     retries failed ones). Exits 1 when a run failed (its error is in the table).
     """
-    from tcpsim.sweep import StoreError, load_sweep, run_sweep
+    from tcpsim import api
+    from tcpsim.sweep import StoreError, load_sweep
     from tcpsim.sweep.cluster import DaskAddressError
     from tcpsim.sweep.runner import describe_plan
 
@@ -541,8 +517,8 @@ def sweep(sweep_file: str, out: Path | None, jobs: int | None, dask_address: str
         bar.update(1)
 
     try:
-        report = run_sweep(plan, out_dir, jobs=jobs, dask=dask_address, keep=keep_runs, progress=progress,
-                           started=started)
+        report = api.sweep(plan, out=out_dir, jobs=jobs, dask=dask_address, keep_runs=keep_runs, progress=progress,
+                           started=started).report
     except StoreError as exc:
         raise (_Fail if exc.refused else _WriteFail)(str(exc)) from None
     except DaskAddressError as exc:

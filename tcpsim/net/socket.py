@@ -9,14 +9,19 @@ An app is a SimPy process::
     sock.close()
 
 Errors reach the app as :class:`SocketError` carrying the errno name Linux
-would report. A pending error (after a RST, a timeout) is reported once by
+would report. At trace level ``states`` and above every call an app makes is
+recorded when it returns (an APP record ``what="call"``: the call, its
+arguments, ``ok`` or the errno, what it returned, and when a blocking call was
+made), so a run can be read back as the app's sequence of system calls. A pending error (after a RST, a timeout) is reported once by
 the next call, as ``sock_error()`` does; afterwards ``send`` gives EPIPE and
 ``recv`` gives end of file.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import simpy
 
@@ -71,6 +76,42 @@ class SocketError(Exception):
         return f"{self.call}: {self.errno} ({text})" if self.call else f"{self.errno} ({text})"
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _args_text(call: str, args: tuple[Any, ...]) -> str:
+    if call == "connect" and len(args) == 2:
+        return f"{args[0]}:{args[1]}"
+    if call == "send" and args and isinstance(args[0], bytes | bytearray):
+        return f"{len(args[0])} bytes"
+    return ", ".join(str(a) for a in args)
+
+
+def _traced(call: str) -> Callable[[_F], _F]:
+    """Record the call when it returns (see the module docstring); free below trace level states."""
+
+    def wrap(fn: _F) -> _F:
+        @functools.wraps(fn)
+        def traced(self: Socket, *args: Any) -> Any:
+            if not self.stack.trace.keep_states:
+                return fn(self, *args)
+            since = self.env.now
+            try:
+                value = fn(self, *args)
+            except SocketError as exc:
+                self._record_call(call, args, since, exc.errno, None)
+                raise
+            if isinstance(value, simpy.Event) and value.callbacks is not None:
+                value.callbacks.append(lambda ev: self._call_returned(call, args, since, ev))
+            else:
+                self._record_call(call, args, since, "ok", None)
+            return value
+
+        return traced  # type: ignore[return-value]
+
+    return wrap
+
+
 class Socket:
     """One socket of one host's TCP layer."""
 
@@ -109,6 +150,26 @@ class Socket:
     def _take_error(self) -> str | None:
         err, self.pending_error = self.pending_error, None
         return err
+
+    def _record_call(self, call: str, args: tuple[Any, ...], since: float, result: str, value: Any) -> None:
+        now = self.env.now
+        conn = self.conn.name if self.conn is not None else self.listener.name if self.listener is not None else ""
+        detail: dict[str, Any] = {"call": call, "args": _args_text(call, args), "conn": conn, "result": result}
+        if value is not None:
+            detail["value"] = value
+        if since != now:
+            detail["since"] = since
+        self.stack.trace.app(now, self.stack.host.name, self.app, "call", detail)
+
+    def _call_returned(self, call: str, args: tuple[Any, ...], since: float, ev: simpy.Event) -> None:
+        if not ev.ok:
+            exc = ev.value
+            self._record_call(call, args, since, exc.errno if isinstance(exc, SocketError) else str(exc), None)
+            return
+        v = ev.value
+        value = len(v) if isinstance(v, bytes) else v if isinstance(v, int) else \
+            (v.conn.name if v.conn is not None else None) if isinstance(v, Socket) else None
+        self._record_call(call, args, since, "ok", value)
 
     def _check_open(self, call: str) -> None:
         if self.fd_closed:
@@ -174,6 +235,7 @@ class Socket:
 
     # ------------------------------------------------------------ bind / listen
 
+    @_traced("bind")
     def bind(self, port: int) -> None:
         """bind(2) to ``port`` of the host's address (0 = an ephemeral port)."""
         self._check_open("bind")
@@ -197,13 +259,14 @@ class Socket:
         stack.bound[port] = stack.bound.get(port, 0) + 1
         self._holds_bind = True
 
+    @_traced("listen")
     def listen(self, backlog: int = 128) -> None:
         self._check_open("listen")
         stack = self.stack
         if self.conn is not None:
             raise SocketError("EINVAL", "listen")
         if self.lport is None:
-            self.bind(0)
+            Socket.bind.__wrapped__(self, 0)  # type: ignore[attr-defined]  # autobind: not a call of the app
         assert self.lport is not None
         if self.listener is not None:
             self.listener.backlog = max(0, min(backlog, stack.cfg.somaxconn))
@@ -215,6 +278,7 @@ class Socket:
         for old, new, cause, rfc in lst.listen():
             stack.trace.state(self.env.now, stack.host.name, lst.name, old.value, new.value, cause, rfc)
 
+    @_traced("accept")
     def accept(self) -> simpy.Event:
         """An event whose value is a new connected Socket."""
         self._check_open("accept")
@@ -249,6 +313,7 @@ class Socket:
 
     # ------------------------------------------------------------ connect
 
+    @_traced("connect")
     def connect(self, addr: str, port: int) -> simpy.Event:
         """Active open. The event succeeds when ESTABLISHED, or fails with the errno."""
         self._check_open("connect")
@@ -308,6 +373,7 @@ class Socket:
 
     # ------------------------------------------------------------ data
 
+    @_traced("send")
     def send(self, data: bytes) -> simpy.Event:
         """Queue all of ``data``; the event's value is the byte count once all is queued."""
         self._check_open("send")
@@ -335,6 +401,7 @@ class Socket:
         self._send_waiter = (ev, data[n:], len(data))
         return ev
 
+    @_traced("recv")
     def recv(self, n: int = 65536) -> simpy.Event:
         """Up to ``n`` bytes; ``b""`` at end of file."""
         self._check_open("recv")
@@ -394,6 +461,7 @@ class Socket:
 
     # ------------------------------------------------------------ closing
 
+    @_traced("shutdown")
     def shutdown(self, how: str) -> None:
         """``SHUT_RD``, ``SHUT_WR`` or ``SHUT_RDWR``."""
         self._check_open("shutdown")
@@ -408,6 +476,7 @@ class Socket:
         if read:
             self._serve_recv()
 
+    @_traced("close")
     def close(self) -> None:
         """close(2). With SO_LINGER {on, 0} the connection is aborted with a RST."""
         if self.fd_closed:
@@ -431,10 +500,11 @@ class Socket:
             ev.fail(SocketError("EBADF", "recv"))
         self._recv_waiters.clear()
 
+    @_traced("abort")
     def abort(self) -> None:
         """Abortive close (RST), as SO_LINGER 0 + close() does."""
         self.opts["SO_LINGER"] = (True, 0)
-        self.close()
+        Socket.close.__wrapped__(self)  # type: ignore[attr-defined]  # recorded as this abort
 
     def _close_listener(self) -> None:
         stack = self.stack

@@ -29,23 +29,39 @@ Loc = tuple[str | int, ...]
 
 
 class ScenarioError(Exception):
-    """A problem with a scenario, located in its file.
+    """A problem with a scenario (or sweep) file, located in it.
 
-    ``path`` is a YAML path such as ``links[1].b`` (empty for the whole
-    document), ``line`` is 1-based (``None`` when there is no file position,
-    e.g. the file does not exist).
+    ``str(error)`` is the one line the CLI prints: ``FILE:LINE: YAML.PATH: what was expected``.
+
+    Attributes:
+        path: the file the problem is in, as it was named (``"<dict>"`` for a scenario
+            given as a Python dict); ``file`` is the same string.
+        line: 1-based line in that file, ``None`` when there is no file position (the
+            file does not exist, or the scenario came from a dict).
+        yaml_path: where in the document, such as ``links[1].b`` (empty for the whole
+            document).
+        message: what was expected, without the location.
     """
 
-    def __init__(self, file: str, path: str, message: str, line: int | None = None) -> None:
+    def __init__(self, file: str, yaml_path: str, message: str, line: int | None = None) -> None:
         self.file = file
-        self.path = path
+        self.yaml_path = yaml_path
         self.message = message
         self.line = line
         super().__init__(str(self))
 
+    @property
+    def path(self) -> str:
+        """The file the problem is in (the same as ``file``)."""
+        return self.file
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Sweep workers send these across processes: rebuild from the constructor's arguments.
+        return (type(self), (self.file, self.yaml_path, self.message, self.line))
+
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
-        text = f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        text = f"{where}: {self.yaml_path}: {self.message}" if self.yaml_path else f"{where}: {self.message}"
         # One line, whatever the message carried in (YAML problems can span lines).
         return " ".join(text.split())
 
@@ -97,8 +113,12 @@ class Document:
                 return line
         return line
 
+    def line_at(self, loc: Loc) -> int | None:
+        """``line_of``, or None when there is no text to point into (a scenario given as a dict)."""
+        return None if self.root is None else self.line_of(loc)
+
     def error(self, loc: Loc, message: str) -> ScenarioError:
-        return ScenarioError(self.file, format_path(loc), message, self.line_of(loc))
+        return ScenarioError(self.file, format_path(loc), message, self.line_at(loc))
 
 
 def _scalar_value(node: yaml.Node) -> Any:
@@ -351,4 +371,4 @@ def from_validation_error(doc: Document, model: type[BaseModel], exc: Validation
         return (1 if kind == "missing" and loc[:-1] in typo_parents else 0, doc.line_of(loc))
 
     _, loc, message = min(errors, key=rank)
-    return ScenarioError(doc.file, format_path(loc), message, doc.line_of(loc))
+    return ScenarioError(doc.file, format_path(loc), message, doc.line_at(loc))

@@ -99,17 +99,17 @@ def validate(doc: Document, *, default_name: str | None = None, overrides: dict[
     problems = scenario.problems()
     if problems:
         loc, message = min(problems, key=lambda p: doc.line_of(p[0]))
-        raise _with_source(ScenarioError(doc.file, format_path(loc), message, doc.line_of(loc)), filled)
+        raise _with_source(ScenarioError(doc.file, format_path(loc), message, doc.line_at(loc)), filled)
     return scenario
 
 
 def _with_source(err: ScenarioError, filled: Substituted) -> ScenarioError:
     """Say which parameter a bad value came from: the file only shows ``${name}``."""
-    name = filled.source_of(err.path) if err.path else None
+    name = filled.source_of(err.yaml_path) if err.yaml_path else None
     if name is None:
         return err
     value = filled.values.get(name)
-    return ScenarioError(err.file, err.path, f"{err.message} (from ${{{name}}} = {value!r})", err.line)
+    return ScenarioError(err.file, err.yaml_path, f"{err.message} (from ${{{name}}} = {value!r})", err.line)
 
 
 def load_text(text: str, file: str = "<string>", *, default_name: str | None = None,

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import ConfigDict, Discriminator, Field, Tag, field_validator
+from pydantic import ConfigDict, Discriminator, Field, PrivateAttr, Tag, field_validator
 
 from tcpsim.scenario.base import (
     NAME_HINT,
@@ -65,7 +65,10 @@ from tcpsim.scenario.units import PositiveDuration, Size
 from tcpsim.trace.records import Level
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tcpsim.scenario.build import BuildContext
+    from tcpsim.scenario.errors import Document
 
 __all__ = [
     "NAME_HINT", "AppBase", "AppSpec", "DirectionSpec", "GilbertSpec", "HostSpec", "IPv4", "LinkSpec", "Loc",
@@ -261,6 +264,74 @@ class Scenario(_Spec):
     events: list[EventSpec] = Field(default_factory=list, description="Timed events: crash, reboot, kill, link_down, ...")
     faults: list[FaultSpec] = Field(default_factory=list, description="Fault rules: drop, delay, duplicate or corrupt packets by meaning.")
     expect: list[ExpectSpec] = Field(default_factory=list, description="Expectations checked at the end of the run.")
+
+    # The document this scenario was read from (for line numbers in errors found while building);
+    # None for a scenario made in Python.
+    _doc: Any = PrivateAttr(default=None)
+    # The variant whose values it was loaded with (a label for the run's outputs).
+    _variant: str | None = PrivateAttr(default=None)
+
+    # -- reading and writing --------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: str | Path, *, set: dict[str, Any] | None = None,  # noqa: A002  (the CLI's --set)
+             variant: str | None = None) -> Scenario:
+        """Read and validate a scenario file, or a built-in scenario by name (see ``tcpsim.scenarios()``).
+
+        ``set`` gives parameter values (``--set``), ``variant`` one of the scenario's variants
+        (``--variant``). Raises ``tcpsim.ScenarioError`` with the file, line, YAML path and
+        what was expected, the same message ``tcpsim validate`` prints.
+        """
+        from tcpsim.scenario.library import resolve
+        from tcpsim.scenario.loader import load_document
+
+        doc, scenario = load_document(resolve(str(path)), overrides=dict(set or {}), variant=variant)
+        scenario._doc = doc
+        scenario._variant = variant
+        return scenario
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, set: dict[str, Any] | None = None,  # noqa: A002
+                  variant: str | None = None, file: str = "<dict>") -> Scenario:
+        """Validate a scenario given as plain data (what ``yaml.safe_load`` of a scenario file gives).
+
+        ``${param}`` references, ``set`` and ``variant`` work as in a file. Errors are
+        ``tcpsim.ScenarioError`` naming ``file`` (default ``<dict>``) and the YAML path, with
+        ``line`` None (a dict has no lines).
+        """
+        from tcpsim.scenario.errors import Document, ScenarioError
+        from tcpsim.scenario.loader import validate
+
+        if not isinstance(data, dict):
+            raise ScenarioError(file, "", f"expected a mapping (name:, hosts:, links:, ...), got {type(data).__name__}")
+        doc = Document(file, data, None)
+        scenario = validate(doc, overrides=dict(set or {}), variant=variant)
+        scenario._doc = doc
+        scenario._variant = variant
+        return scenario
+
+    def to_yaml(self) -> str:
+        """The scenario as YAML text that ``Scenario.load`` / ``tcpsim run`` read back to an equal scenario.
+
+        Values are written as validated (durations in seconds, parameters already
+        substituted); keys left at their defaults are left out.
+        """
+        import yaml
+
+        data = self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        data = {"name": self.name, **{k: v for k, v in data.items() if k != "name"}}
+        return yaml.dump(data, Dumper=_block_dumper(), sort_keys=False, allow_unicode=True, default_flow_style=False)
+
+    @property
+    def variant(self) -> str | None:
+        """The variant whose parameter values were used when loading it (None: the defaults)."""
+        return self._variant
+
+    @property
+    def document(self) -> Document | None:
+        """The document the scenario was read from (None when it was made in Python)."""
+        doc: Document | None = self._doc
+        return doc
 
     @field_validator("hosts", "routers", "links", "apps", "events", "faults", "expect", "params", "variants",
                      mode="before")
@@ -512,3 +583,17 @@ class Scenario(_Spec):
 def _known(names: Any) -> str:
     listed = ", ".join(sorted(str(n) for n in names))
     return f"expected one of: {listed}" if listed else "none defined"
+
+
+def _block_dumper() -> Any:
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        """Multi-line text (a lesson) as a ``|`` block, the way people write it."""
+
+    def text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+        style = "|" if "\n" in value and not any(line != line.rstrip() for line in value.split("\n")) else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, text)
+    return Dumper

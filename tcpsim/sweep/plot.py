@@ -20,7 +20,7 @@ from typing import Any
 from tcpsim.sweep.stats import mean_ci
 from tcpsim.viz.style import STATE_COLORS, new_figure, text_color_on
 
-__all__ = ["PlotError", "choose_axes", "plot_sweep"]
+__all__ = ["PlotError", "choose_axes", "plot_sweep", "sweep_figure"]
 
 # The muted palette of the state colours, in an order where neighbours contrast.
 LINE_COLORS = [STATE_COLORS[s] for s in ("TIME_WAIT", "CLOSE_WAIT", "ESTABLISHED", "SYN_SENT", "FIN_WAIT1",
@@ -93,40 +93,74 @@ def plot_sweep(out_dir: Path, manifest: dict[str, Any], rows: Sequence[dict[str,
                formats: Sequence[str] = ("png", "svg"), prefix: str = "plot-", heatmap: bool = True,
                xscale: str = "auto") -> list[Path]:
     """Draw the figures; returns the files written."""
-    where = dict(where or {})
-    x, group, facets = choose_axes(manifest, x, group, where)
-    declared = {p["column"]: p["values"] for p in manifest["parameters"]}
-    known = [m["name"] for m in manifest["metrics"]]
-    labels = {m["name"]: m.get("label") or m["name"] for m in manifest["metrics"]}
-    for m in metrics or []:
-        if m not in known:
-            raise PlotError(f"--metric {m}: not a metric of this sweep (metrics: {', '.join(known)})")
-    chosen = list(metrics) if metrics else known
-
-    def keep(r: dict[str, Any]) -> bool:
-        return r.get("status") == "done" and all(_same(r.get(k), v) for k, v in where.items())
-
-    done = [r for r in rows if keep(r)]
-    if not done:
-        raise PlotError("no finished run matches" + (" --where" if where else "") + "; nothing to plot")
-    panels = list(itertools.product(*(_ordered([r[f] for r in done], declared[f]) for f in facets)))
-    if len(panels) > MAX_PANELS:
-        raise PlotError(f"{len(panels)} panels (one per value of {', '.join(facets)}) is too many; fix some with "
-                        "--where NAME=VALUE or choose --x and --group")
+    view = _View(manifest, rows, x, group, metrics, where)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
-    title = manifest.get("sweep", "sweep")
-    for metric in chosen:
-        if not any(_num(_value(r.get(metric))) for r in done):
+    for metric in view.chosen:
+        if not view.numeric(metric):
             continue
-        fig = _lines(done, declared, metric, labels[metric], x, group, facets, panels, title, where, xscale)
-        paths += _save(fig, out_dir / f"{prefix}{metric}", formats)
-        if heatmap and group is not None:
-            fig = _heatmap(done, declared, metric, labels[metric], x, group, facets, panels, title, where)
-            paths += _save(fig, out_dir / f"{prefix}{metric}-heatmap", formats)
+        paths += _save(view.lines(metric, xscale), out_dir / f"{prefix}{metric}", formats)
+        if heatmap and view.group is not None:
+            paths += _save(view.heatmap(metric), out_dir / f"{prefix}{metric}-heatmap", formats)
     if not paths:
-        raise PlotError("no numeric value to plot in " + ", ".join(chosen))
+        raise PlotError("no numeric value to plot in " + ", ".join(view.chosen))
     return paths
+
+
+def sweep_figure(manifest: dict[str, Any], rows: Sequence[dict[str, Any]], metric: str, *, x: str | None = None,
+                 group: str | None = None, where: dict[str, Any] | None = None, heatmap: bool = False,
+                 xscale: str = "auto") -> Any:
+    """One figure of ``plot_sweep`` as a matplotlib Figure (the Python API's ``Sweep.plot``)."""
+    view = _View(manifest, rows, x, group, [metric], where)
+    if not view.numeric(metric):
+        raise PlotError(f"no numeric value to plot in {metric}")
+    if heatmap:
+        if view.group is None:
+            raise PlotError("a heatmap needs a second parameter (group)")
+        return view.heatmap(metric)
+    return view.lines(metric, xscale)
+
+
+class _View:
+    """The runs to draw and how: axes, facets and panels, checked once for every figure."""
+
+    def __init__(self, manifest: dict[str, Any], rows: Sequence[dict[str, Any]], x: str | None, group: str | None,
+                 metrics: Sequence[str] | None, where: dict[str, Any] | None) -> None:
+        self.where = dict(where or {})
+        self.x, self.group, self.facets = choose_axes(manifest, x, group, self.where)
+        self.declared = {p["column"]: p["values"] for p in manifest["parameters"]}
+        known = [m["name"] for m in manifest["metrics"]]
+        self.labels = {m["name"]: m.get("label") or m["name"] for m in manifest["metrics"]}
+        for m in metrics or []:
+            if m not in known:
+                raise PlotError(f"--metric {m}: not a metric of this sweep (metrics: {', '.join(known)})")
+        self.chosen = list(metrics) if metrics else known
+        where_ = self.where
+
+        def keep(r: dict[str, Any]) -> bool:
+            return r.get("status") == "done" and all(_same(r.get(k), v) for k, v in where_.items())
+
+        self.done = [r for r in rows if keep(r)]
+        if not self.done:
+            raise PlotError("no finished run matches" + (" --where" if where_ else "") + "; nothing to plot")
+        self.panels = list(itertools.product(*(_ordered([r[f] for r in self.done], self.declared[f])
+                                               for f in self.facets)))
+        if len(self.panels) > MAX_PANELS:
+            raise PlotError(f"{len(self.panels)} panels (one per value of {', '.join(self.facets)}) is too many; "
+                            "fix some with --where NAME=VALUE or choose --x and --group")
+        self.title = manifest.get("sweep", "sweep")
+
+    def numeric(self, metric: str) -> bool:
+        return any(_num(_value(r.get(metric))) for r in self.done)
+
+    def lines(self, metric: str, xscale: str) -> Any:
+        return _lines(self.done, self.declared, metric, self.labels[metric], self.x, self.group, self.facets,
+                      self.panels, self.title, self.where, xscale)
+
+    def heatmap(self, metric: str) -> Any:
+        assert self.group is not None
+        return _heatmap(self.done, self.declared, metric, self.labels[metric], self.x, self.group, self.facets,
+                        self.panels, self.title, self.where)
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -697,7 +697,7 @@ class _Loader:
                 doc, _ = _doc_only(plan, values)
                 try:
                     params = {p: v for t, v in values if (p := plan.targets[t].param) is not None}
-                    src = substitute(doc, params, plan.variant).source_of(exc.path)
+                    src = substitute(doc, params, plan.variant).source_of(exc.yaml_path)
                 except ScenarioError:
                     src = None
                 culprit = None
@@ -707,7 +707,7 @@ class _Loader:
                         culprit = a
                         break
                     p = format_path(t.loc) if t.param is None else None
-                    if p and exc.path and (exc.path == p or exc.path.startswith(p + ".") or exc.path.startswith(p + "[")):
+                    if p and exc.yaml_path and (exc.yaml_path == p or exc.yaml_path.startswith(p + ".") or exc.yaml_path.startswith(p + "[")):
                         culprit = a
                         break
                 if culprit is not None:
