@@ -16,12 +16,19 @@ distorted where things happen.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import matplotlib
 
-matplotlib.use("Agg")  # no display, ever: figures are files
+# No display: figures are files. Unless the program chose a backend already (Jupyter's
+# inline backend sets MPLBACKEND; a script may have imported pyplot): the figures here
+# are never pyplot's, so any backend saves them alike, and a notebook goes on showing
+# its own plots after it drew one of ours.
+if not os.environ.get("MPLBACKEND") and "matplotlib.pyplot" not in sys.modules:
+    matplotlib.use("Agg")
 
 from matplotlib.axis import Axis  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
