@@ -29,9 +29,11 @@ each is computed on first use and kept.
 
 from __future__ import annotations
 
+import gc
 import html
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from operator import attrgetter, itemgetter
@@ -281,7 +283,8 @@ class Run:
         TCP columns are missing (``<NA>``) for ICMP; ``options`` is tcpdump's text of the
         TCP options (``mss 1460,sackOK,...``) or None. Empty below trace level ``packets``.
         """
-        return packets_frame(self.result.built.sim.trace.records)
+        with _no_gc():
+            return packets_frame(self.result.built.sim.trace.records)
 
     @cached_property
     def states(self) -> pd.DataFrame:
@@ -290,7 +293,8 @@ class Run:
         ``conn`` is the 4-tuple as the trace names it (``LOCAL:PORT>REMOTE:PORT``; a
         listener's remote is ``0.0.0.0:*``). Empty at trace level ``counters``.
         """
-        return states_frame(self.result.built.sim.trace.records)
+        with _no_gc():
+            return states_frame(self.result.built.sim.trace.records)
 
     @cached_property
     def counts(self) -> pd.DataFrame:
@@ -299,7 +303,8 @@ class Run:
         Kept at every trace level, every ``count_interval`` simulated seconds (1 s, doubled
         on long runs); states run in netstat's order, zeros included.
         """
-        return counts_frame(self.result.built.sim.trace.count_samples)
+        with _no_gc():
+            return counts_frame(self.result.built.sim.trace.count_samples)
 
     @cached_property
     def calls(self) -> pd.DataFrame:
@@ -311,7 +316,8 @@ class Run:
         when a call that waited (connect, accept, recv, send) was made. Empty at trace level
         ``counters``.
         """
-        return calls_frame(self.result.built.sim.trace.records)
+        with _no_gc():
+            return calls_frame(self.result.built.sim.trace.records)
 
     def netstat(self, at: float, host: str | None = None) -> Netstat:
         """The sockets as ``netstat -nat`` shows them at simulated time ``at``.
@@ -468,79 +474,103 @@ class Netstat(pd.DataFrame):
 # -- the tables, column by column --------------------------------------------------------------------
 
 
-def _column(values: Sequence[Any], dtype: str) -> Any:
-    return pd.array(values, dtype=dtype)
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """No garbage collection while a table is built.
+
+    Building columns makes one tuple per record; every few hundred new objects the
+    collector would run, and its older generations walk every record and packet of
+    the run: on a million-packet trace that costs ten times the building itself.
+    Nothing built here holds a reference cycle.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _categorical(values: Sequence[Any], missing: Any = None) -> pd.Categorical:
+    """Strings that repeat (node names, addresses) as a Categorical: one C-level hash pass.
+
+    ``pd.factorize`` on an object array, not ``pd.Categorical(list)``, which would first
+    convert every string to an Arrow string. ``missing`` (e.g. ``""``) becomes NA.
+    """
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object) if len(values) else np.zeros(0, dtype=object))
+    cats = list(uniques)
+    if missing is not None and missing in cats:
+        gone = cats.index(missing)
+        codes = np.where(codes == gone, -1, np.where(codes > gone, codes - 1, codes))
+        del cats[gone]
+    return pd.Categorical.from_codes(codes, categories=pd.Index(cats, dtype=object))
 
 
 def packets_frame(records: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
     """The ``Run.packets`` table of these records (packet records only).
 
-    Each column is one C-level ``map`` over the packet records (no per-row dict), and
-    the TCP columns are filled only at the rows holding a TCP segment.
+    No per-row dict and no per-row Python function: the fields of every record come
+    out as one tuple each through a C-level ``attrgetter``/``itemgetter`` map, ``zip``
+    turns those into columns, and the TCP columns are filled only at the rows that
+    hold a TCP segment. Flags and options repeat a lot, so each distinct value is
+    formatted once.
     """
     from tcpsim.trace.tcpdump import format_options
-    from tcpsim.wire.segment import Segment, flags_text
+    from tcpsim.wire.ip import IPPROTO_TCP
+    from tcpsim.wire.segment import flags_text
 
     pk = [r for r in records if r[1] == PKT]
     n = len(pk)
-    pkts = list(map(itemgetter(4), pk))
-    payloads = list(map(attrgetter("payload"), pkts))
-    is_tcp = np.fromiter((type(p) is Segment for p in payloads), dtype=bool, count=n)
+    times, nodes, events, pkts, links, reasons = (
+        zip(*map(itemgetter(0, 2, 3, 4, 5, 6), pk), strict=True) if n else ((),) * 6)
+    src, dst, ttl, size, ident, proto, payloads = (
+        zip(*map(attrgetter("src", "dst", "ttl", "size", "ident", "proto", "payload"), pkts), strict=True)
+        if n else ((),) * 7)
+    is_tcp = np.asarray(proto, dtype=np.int64) == IPPROTO_TCP if n else np.zeros(0, dtype=bool)
     idx = np.flatnonzero(is_tcp)
-    segs = [payloads[i] for i in idx] if len(idx) != n else payloads
+    segs = payloads if len(idx) == n else [payloads[i] for i in idx]
+    m = len(segs)
+    sport, dport, seq, ack, flag_bytes, win, data = (
+        zip(*map(attrgetter("sport", "dport", "seq", "ack", "flags", "window", "payload"), segs), strict=True)
+        if m else ((),) * 7)
 
-    def tcp_int(attr: str) -> Any:
-        values = np.zeros(n, dtype=np.int64)
-        values[idx] = np.fromiter(map(attrgetter(attr), segs), dtype=np.int64, count=len(segs))
-        return pd.arrays.IntegerArray(values, ~is_tcp)
+    def tcp_int(values: Sequence[int]) -> Any:
+        full = np.zeros(n, dtype=np.int64)
+        full[idx] = np.asarray(values, dtype=np.int64)
+        return pd.arrays.IntegerArray(full, ~is_tcp)
 
-    lengths = np.zeros(n, dtype=np.int64)
-    lengths[idx] = np.fromiter(map(len, map(attrgetter("payload"), segs)), dtype=np.int64, count=len(segs))
-    # Flags and options repeat a lot: format each distinct value once.
-    flag_codes = np.zeros(n, dtype=np.int64)
-    flag_codes[idx] = np.fromiter(map(attrgetter("flags"), segs), dtype=np.int64, count=len(segs))
-    flags = pd.Categorical.from_codes(
-        np.where(is_tcp, flag_codes, -1) if n else np.zeros(0, dtype=np.int64),
-        categories=[flags_text(f) for f in range(256)],
-    ) if n else pd.Categorical([])
-    opt_keys = attrgetter("mss", "wscale", "sack_ok", "ts_val", "ts_ecr", "sack")
-    empty_opts = (None, None, False, None, None, ())
-    cache: dict[tuple[Any, ...], str | None] = {empty_opts: None}
+    flag_codes = np.full(n, -1, dtype=np.int64)
+    flag_codes[idx] = np.asarray(flag_bytes, dtype=np.int64)
+    flags = pd.Categorical.from_codes(flag_codes, categories=pd.Index([flags_text(f) for f in range(256)],
+                                                                      dtype=object))
+    opt_keys = list(map(attrgetter("mss", "wscale", "sack_ok", "ts_val", "ts_ecr", "sack"), segs))
+    first = {key: i for i, key in zip(range(m - 1, -1, -1), reversed(opt_keys), strict=True)}
+    texts = {key: format_options(segs[i]) or None for key, i in first.items()}
     options = np.full(n, None, dtype=object)
-
-    def opts_text(seg: Segment) -> str | None:
-        key = opt_keys(seg)
-        text = cache.get(key, "")
-        if text == "":
-            text = cache[key] = format_options(seg) or None
-        return text
-
-    options[idx] = [opts_text(s) for s in segs]
-    reasons = list(map(itemgetter(6), pk))
-    events = pd.Categorical(list(map(itemgetter(3), pk)), categories=list(PACKET_EVENTS))
-    events = events.rename_categories(list(PACKET_EVENTS.values()))
-    frame = pd.DataFrame({
-        "time": np.fromiter(map(itemgetter(0), pk), dtype=np.float64, count=n),
-        "node": pd.Categorical(list(map(itemgetter(2), pk))),
-        "event": events,
-        "link": pd.Categorical(list(map(itemgetter(5), pk))),
-        "src": pd.Categorical(list(map(attrgetter("src"), pkts))),
-        "sport": tcp_int("sport"),
-        "dst": pd.Categorical(list(map(attrgetter("dst"), pkts))),
-        "dport": tcp_int("dport"),
-        "flags": flags.remove_unused_categories() if n else flags,
-        "seq": tcp_int("seq"),
-        "ack": tcp_int("ack"),
-        "win": tcp_int("window"),
-        "len": pd.arrays.IntegerArray(lengths, ~is_tcp),
-        "ttl": np.fromiter(map(attrgetter("ttl"), pkts), dtype=np.int64, count=n),
-        "size": np.fromiter(map(attrgetter("size"), pkts), dtype=np.int64, count=n),
-        "ip_id": np.fromiter(map(attrgetter("ident"), pkts), dtype=np.int64, count=n),
-        "proto": pd.Categorical.from_codes(is_tcp.astype(np.int8), categories=["icmp", "tcp"]),
+    options[idx] = list(map(texts.__getitem__, opt_keys))
+    event_cat = _categorical(events).rename_categories(lambda e: PACKET_EVENTS.get(e, e))
+    return pd.DataFrame({
+        "time": np.asarray(times, dtype=np.float64),
+        "node": _categorical(nodes),
+        "event": event_cat.set_categories(list(PACKET_EVENTS.values())),
+        "link": _categorical(links, missing=""),
+        "src": _categorical(src),
+        "sport": tcp_int(sport),
+        "dst": _categorical(dst),
+        "dport": tcp_int(dport),
+        "flags": flags.remove_unused_categories(),
+        "seq": tcp_int(seq),
+        "ack": tcp_int(ack),
+        "win": tcp_int(win),
+        "len": tcp_int(list(map(len, data))),
+        "ttl": np.asarray(ttl, dtype=np.int64),
+        "size": np.asarray(size, dtype=np.int64),
+        "ip_id": np.asarray(ident, dtype=np.int64),
+        "proto": pd.Categorical.from_codes(is_tcp.astype(np.int8), categories=pd.Index(["icmp", "tcp"], dtype=object)),
         "options": options,
-        "rule": pd.Series(reasons, dtype=object).where(pd.Series(reasons, dtype=object) != "", None),
+        "rule": _categorical(reasons, missing=""),
     })
-    return frame
 
 
 def states_frame(records: Iterable[tuple[Any, ...]]) -> pd.DataFrame:
