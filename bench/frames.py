@@ -41,14 +41,14 @@ def main(argv: list[str]) -> int:
         took, cpu = time.perf_counter() - t0, time.process_time() - c0
         print(f"run.{name}: {len(frame):,} rows x {len(frame.columns)} columns in {took:.2f} s "
               f"({cpu:.2f} s CPU, {frame.memory_usage(deep=False).sum() / 2**20:.0f} MiB)")
-    from tcpsim.api import _no_gc, packets_frame
+    from tcpsim.frames import packets_frame, paused_gc
     from tcpsim.trace.records import PKT
 
     pk = [r for r in run.records if r[1] == PKT]
     if pk and rows > len(pk):
         many = (pk * (rows // len(pk) + 1))[:rows]
         t0, c0 = time.perf_counter(), time.process_time()
-        with _no_gc():
+        with paused_gc():
             frame = packets_frame(many)
         print(f"packets table of those records repeated: {len(frame):,} rows in {time.perf_counter() - t0:.2f} s "
               f"({time.process_time() - c0:.2f} s CPU)")

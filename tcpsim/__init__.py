@@ -20,7 +20,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from tcpsim.api import (
         Expectation,
-        Netstat,
         OutputError,
         Run,
         Scenario,
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
         run,
         scenarios,
     )
+    from tcpsim.frames import Netstat
 
 __all__ = [
     "Expectation", "Netstat", "OutputError", "Run", "Scenario", "ScenarioError", "Sweep",
@@ -42,7 +42,8 @@ _LAZY = {
     "Scenario": "tcpsim.scenario.model",
     "ScenarioError": "tcpsim.scenario.errors",
     "OutputError": "tcpsim.scenario.run",
-    **{name: "tcpsim.api" for name in ("Expectation", "Netstat", "Run", "Sweep", "check", "load", "run",
+    "Netstat": "tcpsim.frames",
+    **{name: "tcpsim.api" for name in ("Expectation", "Run", "Sweep", "check", "load", "run",
                                        "scenarios")},
 }
 # ``tcpsim.sweep`` is the sweep package, which is callable as ``tcpsim.api.sweep``

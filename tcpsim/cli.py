@@ -264,7 +264,7 @@ def list_() -> None:
     width = max(len(n) for n in table["name"])
     for name, description, variants, error in zip(table["name"], table["description"], table["variants"],
                                                   table["error"], strict=True):
-        if error is not None:
+        if isinstance(error, str):
             description = f"(invalid: {error})"
         else:
             description = description or "(no description)"

@@ -47,6 +47,14 @@ def test_import_tcpsim_loads_neither_pandas_nor_the_simulator(tmp_path: Path) ->
     assert out.stdout.splitlines() == ["[]", "0.1.0"], out.stderr
 
 
+def test_running_and_saving_do_not_import_pandas(tmp_path: Path) -> None:
+    code = ("import sys, tcpsim; r = tcpsim.run('ping-ttl'); r.save('out', plots=False); "
+            "print(r.ok, 'pandas' in sys.modules); r.packets; print('pandas' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=_env(), capture_output=True, text=True,
+                         timeout=300)
+    assert out.stdout.splitlines() == ["True False", "True"], out.stderr
+
+
 def test_public_names_resolve_lazily_and_unknown_ones_fail() -> None:
     from tcpsim import api
     from tcpsim.scenario.errors import ScenarioError
@@ -435,3 +443,20 @@ def test_sweep_results_and_plot(tmp_path: Path) -> None:
     assert (again.report.skipped, again.report.done) == (4, 0)  # resumed: nothing left to run
     with pytest.raises(ValueError, match="give one of them"):
         tcpsim.sweep(sweep_file, jobs=1, dask="local:1")
+
+
+def test_scenarios_reports_an_invalid_built_in_and_list_prints_it(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from tcpsim.scenario import library
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BAD)
+    good = REPO / "scenarios" / "ping-ttl.yaml"
+    monkeypatch.setattr(library, "builtin_scenarios", lambda: {"bad": bad, "ping-ttl": good})
+    table = tcpsim.scenarios()
+    assert table["error"][1] is None and table["description"][0] == ""
+    assert table["error"][0].startswith(f"{bad}:6: links[0].delay: ")
+    res = CliRunner().invoke(cli, ["list"])
+    lines = res.stdout.splitlines()
+    assert lines[0] == f"bad       (invalid: {table['error'][0]})"
+    assert lines[1].startswith("ping-ttl  Ping across eight routers")
