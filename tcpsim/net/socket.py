@@ -509,6 +509,12 @@ class Socket:
             if cev is not None:
                 self._connect_ev = None
                 self.pending_error = None
+                # Linux __inet_stream_connect(): a blocking connect() that fails disconnects the
+                # socket (tcp_disconnect()), which is then unconnected again: recv() gives ENOTCONN
+                # rather than end of file, and connect() may be tried again.
+                self.conn = None
+                if not self._holds_bind:
+                    self.lport = None
                 cev.fail(SocketError(detail, "connect"))
             if self._send_waiter is not None:
                 sev = self._send_waiter[0]
