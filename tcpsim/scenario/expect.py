@@ -27,7 +27,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import (
     AfterValidator,
@@ -231,7 +231,8 @@ class ErrorExpect(Spec):
 
     error: Errno = Field(description="The errno name, e.g. ETIMEDOUT.")
     app: Name = Field(description="The app that saw it.")
-    call: Annotated[str, Field(pattern=r"^[a-z_]+$")] | None = Field(
+    call: Literal["socket", "bind", "listen", "accept", "connect", "send", "recv", "shutdown", "close", "setsockopt",
+                   "getsockopt", "sleep", "kill"] | None = Field(
         None, description="The call that failed (connect, recv, send, accept, ...).")
     at: AtTolerance = Field(None, description="When: a time, or a time and tolerance ('5s ± 10ms').")
     within: Duration | None = Field(None, description="Tolerance of at (default 1ms; or write at: '5s ± 10ms').")

@@ -36,7 +36,7 @@ __all__ = ["CALLS", "GETSOCKOPTS", "ScriptSpec", "StepSpec", "expect_problem"]
 
 CALLS = ("socket", "bind", "listen", "accept", "connect", "send", "recv", "shutdown", "close", "setsockopt",
          "getsockopt", "sleep", "kill")
-SETSOCKOPTS = (*SOCKOPTS, "IP_TTL")
+SETSOCKOPTS = SOCKOPTS
 GETSOCKOPTS = tuple(sorted((*SETSOCKOPTS, "SO_ERROR")))
 _ERRNO = re.compile(r"^E[A-Z0-9]+$")
 _TO = re.compile(r"^(?P<node>[^:\s]+):(?P<port>\d+)$")

@@ -32,7 +32,8 @@ _FLAG_OPTS = ("SO_KEEPALIVE", "SO_REUSEADDR", "TCP_NODELAY")
 _SECONDS_OPTS = ("TCP_KEEPIDLE", "TCP_KEEPINTVL")
 _COUNT_OPTS = ("TCP_KEEPCNT", "TCP_SYNCNT", "TCP_MAXSEG")
 _BYTES_OPTS = ("SO_RCVBUF", "SO_SNDBUF")
-SOCKOPTS = tuple(sorted((*_FLAG_OPTS, *_SECONDS_OPTS, *_COUNT_OPTS, *_BYTES_OPTS, "SO_LINGER", "TCP_USER_TIMEOUT")))
+SOCKOPTS = tuple(sorted((*_FLAG_OPTS, *_SECONDS_OPTS, *_COUNT_OPTS, *_BYTES_OPTS, "SO_LINGER", "TCP_USER_TIMEOUT",
+                          "IP_TTL")))
 
 
 def _number(value: Any) -> bool:
@@ -52,6 +53,9 @@ def sockopt_problem(name: Any, value: Any) -> str | None:
     elif name in _COUNT_OPTS or name in _BYTES_OPTS:
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             return f"expected an integer >= 1, got {describe(value)}"
+    elif name == "IP_TTL":
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 255:
+            return f"expected a TTL 1..255, got {describe(value)}"
     elif name == "TCP_USER_TIMEOUT":
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             return f"expected milliseconds as an integer >= 0 (0 = off), got {describe(value)}"
