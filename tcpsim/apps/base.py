@@ -253,7 +253,13 @@ class ClientApp(TcpApp):
         try:
             if local_port is not None:
                 sock.bind(local_port)
-            yield sock.connect(self.dst, self.port)
+            try:
+                ev = sock.connect(self.dst, self.port)
+            finally:
+                # The connection is the app's from its SYN on: an app killed inside connect()
+                # never comes back here, and its half-open connection must still be its own.
+                self.note_conn(sock)
+            yield ev
         except SocketError as e:
             if count_failure:
                 self.failed += 1

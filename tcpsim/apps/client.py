@@ -50,7 +50,8 @@ class TcpClient(ClientApp):
                  count: int = 1, stagger: float = 0.0, send: int = 0, requests: int = 1,
                  request_size: int = 100, response_size: int = 1000, think: float = 0.0,
                  idle: float = 0.0, finish: str = "close", local_port: int | None = None, start: float = 0.0,
-                 sockopts: dict[str, Any] | None = None) -> None:
+                 sockopts: dict[str, Any] | None = None, start_delay: float = 0.0,
+                 on_error: str = "stop") -> None:
         if finish not in FINISHES:
             raise ValueError(f"unknown finish {finish!r} (expected one of: {', '.join(FINISHES)})")
         self.dst = dst
@@ -65,6 +66,8 @@ class TcpClient(ClientApp):
         self.idle = idle
         self.finish = finish
         self.local_port = local_port
+        self.start_delay = start_delay
+        self.on_error = on_error
         self.made = 0
         self.failed = 0
         self.requests = 0
@@ -82,24 +85,31 @@ class TcpClient(ClientApp):
                 yield self.env.timeout(self.stagger)
             self.spawn(self.one())
 
-    def one(self) -> AppBody:
+    def one(self, first: int = 0) -> AppBody:
+        """One client's connection, from request ``first`` on (after an error with
+        ``on_error: continue``, the next connection takes the requests left)."""
         env = self.env
         sock = self.socket()
         t0 = env.now
         if self.first_connect is None:
             self.first_connect = t0
         if not (yield from self.connect_counted(sock, local_port=self.local_port)):
+            if self._go_on(first + 1):
+                yield from self.one(first + 1)
             return
         self.connect_times.append(env.now - t0)
         conn = sock.conn
         self.say(f"{fmt_time(env.now)} connected {conn.name if conn else ''} "
                  f"({(env.now - t0) * 1000:.1f} ms)")
+        i = first
         try:
-            if self.send_bytes:
+            if self.start_delay and first == 0:
+                yield env.timeout(self.start_delay)
+            if self.send_bytes and first == 0:
                 yield sock.send(payload(self.send_bytes))
                 self.bytes_sent += self.send_bytes
-            for i in range(self.requests_per_conn):
-                if i and self.think:
+            for i in range(first, self.requests_per_conn):
+                if i > first and self.think:
                     yield env.timeout(self.think)
                 yield sock.send(payload(self.request_size, b"q"))
                 self.bytes_sent += self.request_size
@@ -121,9 +131,16 @@ class TcpClient(ClientApp):
         except SocketError as e:
             self.record_error(e)
             self.close(sock)
+            if self._go_on(i + 1):
+                self.say(f"{fmt_time(env.now)} on_error: continue: connecting again for the requests left")
+                yield from self.one(i + 1)
             return
         self.completion_times.append(env.now - t0)
         self.last_end = env.now
+
+    def _go_on(self, next_request: int) -> bool:
+        """After an error: start another connection for the requests left (on_error: continue)?"""
+        return self.on_error == "continue" and next_request < self.requests_per_conn
 
     def end(self, sock: Socket) -> AppBody:
         env = self.env
@@ -183,9 +200,10 @@ class BulkSender(ClientApp):
 
     def __init__(self, sim: Simulation, host: Host, name: str, *, dst: str, port: int = 5001,
                  nbytes: int | None = None, duration: float | None = None, start: float = 0.0,
-                 sockopts: dict[str, Any] | None = None) -> None:
+                 sockopts: dict[str, Any] | None = None, start_delay: float = 0.0) -> None:
         if (nbytes is None) == (duration is None):
             raise ValueError("bulk: give exactly one of bytes and duration")
+        self.start_delay = start_delay
         self.dst = dst
         self.port = port
         self.nbytes = nbytes
@@ -204,6 +222,8 @@ class BulkSender(ClientApp):
             return
         self.say(f"{fmt_time(env.now)} connected {sock.conn.name if sock.conn else ''}")
         try:
+            if self.start_delay:
+                yield env.timeout(self.start_delay)
             if self.nbytes is not None:
                 left = self.nbytes
                 while left > 0:

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 SOCKET_OPTIONS = frozenset({
     "SO_KEEPALIVE", "SO_REUSEADDR", "SO_LINGER", "SO_ERROR", "SO_RCVBUF", "SO_SNDBUF",
     "TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_KEEPCNT", "TCP_SYNCNT", "TCP_USER_TIMEOUT",
-    "TCP_MAXSEG", "TCP_NODELAY",
+    "TCP_MAXSEG", "TCP_NODELAY", "IP_TTL",
 })
 
 ERRNO_TEXT = {
@@ -197,6 +197,15 @@ class Socket:
         elif name in ("TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_KEEPCNT", "TCP_SYNCNT", "TCP_MAXSEG") and \
                 (not isinstance(value, int | float) or value < 1):
             raise SocketError("EINVAL", f"setsockopt({name})")
+        elif name == "IP_TTL":
+            # ip(7): 1..255, or -1 for the system default (net.ipv4.ip_default_ttl); else EINVAL.
+            if not isinstance(value, int) or not (1 <= value <= 255 or value == -1):
+                raise SocketError("EINVAL", f"setsockopt({name})")
+            if value == -1:
+                self.opts.pop(name, None)
+                if self.conn is not None:
+                    self.stack.ttls.pop(self.conn.name, None)
+                return
         self.opts[name] = value
         conn = self.conn
         if conn is not None:
@@ -205,6 +214,11 @@ class Socket:
     def getsockopt(self, name: str) -> Any:
         if name == "SO_ERROR":
             return self._take_error() or 0
+        if name == "IP_TTL":
+            return self.opts.get(name, self.stack.host.ttl)  # ip(7): unset reads the default TTL
+        if name in ("SO_RCVBUF", "SO_SNDBUF") and name in self.opts:
+            # socket(7): the kernel doubles the value set (for its bookkeeping) and returns that.
+            return 2 * int(self.opts[name])
         return self.opts.get(name, 0)
 
     def _apply_opts(self, conn: Connection) -> None:
@@ -230,6 +244,8 @@ class Socket:
             conn.nodelay = bool(o["TCP_NODELAY"])
         if "TCP_MAXSEG" in o and conn.state in (State.CLOSED, State.SYN_SENT):
             conn.our_mss = min(int(o["TCP_MAXSEG"]), conn.our_mss)
+        if "IP_TTL" in o:
+            self.stack.ttls[conn.name] = int(o["IP_TTL"])
         if "SO_KEEPALIVE" in o and bool(o["SO_KEEPALIVE"]) != conn.keepalive:
             self.stack._apply(conn, conn.set_keepalive(now, bool(o["SO_KEEPALIVE"])))
 
@@ -370,6 +386,8 @@ class Socket:
                 setattr(conn, attr, float(o[opt]))
         if "TCP_KEEPCNT" in o:
             conn.keep_cnt = int(o["TCP_KEEPCNT"])
+        if "IP_TTL" in o:
+            self.stack.ttls[conn.name] = int(o["IP_TTL"])
 
     # ------------------------------------------------------------ data
 
@@ -561,6 +579,12 @@ class Socket:
             if cev is not None:
                 self._connect_ev = None
                 self.pending_error = None
+                # Linux __inet_stream_connect(): a blocking connect() that fails disconnects the
+                # socket (tcp_disconnect()), which is then unconnected again: recv() gives ENOTCONN
+                # rather than end of file, and connect() may be tried again.
+                self.conn = None
+                if not self._holds_bind:
+                    self.lport = None
                 cev.fail(SocketError(detail, "connect"))
             if self._send_waiter is not None:
                 sev = self._send_waiter[0]

@@ -85,6 +85,9 @@ class TcpStack:
         self.listen_sockets: dict[int, Socket] = {}
         self.sockets: dict[Connection, Socket] = {}
         self.bound: dict[int, int] = {}  # port -> sockets that bind()ed it
+        # Connection name -> the IP TTL its socket set (IP_TTL); empty unless a socket set one,
+        # so the per-segment cost is one truth test.
+        self.ttls: dict[str, int] = {}
         self.port_refs: dict[int, int] = {}  # port -> connections using it as their local port
         # (remote addr, port) -> connections to it from ephemeral ports, by port parity
         self.dest_parity: dict[tuple[str, int], list[int]] = {}
@@ -169,6 +172,12 @@ class TcpStack:
             return
         iss = self.isn(now, self.host.address, seg.dport, pkt.src, seg.sport)
         decision, child, out, reply = lst.on_segment(now, pkt.src, seg, iss)
+        if child is not None:
+            # A listener's IP_TTL is its children's (Linux sends the SYN-ACK with the
+            # listener's TTL and the child socket inherits it).
+            lsock = self.listen_sockets.get(seg.dport)
+            if lsock is not None and "IP_TTL" in lsock.opts:
+                self.ttls[child.name] = int(lsock.opts["IP_TTL"])
         if decision is SynDecision.CHILD:
             assert child is not None and out is not None
             self.counters["passive_opens"] += 1
@@ -246,8 +255,9 @@ class TcpStack:
                         lst.synack_retransmitted(conn)
         if host.up:
             ip_send = host.ip_send
+            ttl = self.ttls.get(conn.name) if self.ttls else None
             for seg in out.segments:
-                ip_send(conn.raddr, IPPROTO_TCP, seg)
+                ip_send(conn.raddr, IPPROTO_TCP, seg, ttl)
         if self._samples and type(conn) is Connection:
             self._sample(conn)
         closed = False
@@ -433,6 +443,8 @@ class TcpStack:
         sock = self.sockets.pop(conn, None)
         if sock is not None:
             sock._release_port()
+        if self.ttls:
+            self.ttls.pop(conn.name, None)
 
     # ----------------------------------------------------------- ports
 
@@ -516,6 +528,7 @@ class TcpStack:
         self.sockets.clear()
         self.bound.clear()
         self._wake.clear()
+        self.ttls.clear()
 
     def reboot(self) -> None:
         """Fresh state and a new ISN space."""

@@ -27,7 +27,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import (
     AfterValidator,
@@ -198,14 +198,63 @@ class SequenceExpect(_Filter):
     partial: bool = Field(False, description="true: these states in this order, others may come between.")
 
 
+def parse_at_tolerance(value: Any) -> tuple[float, float | None]:
+    """``5s``, ``5`` -> (5.0, None); ``"5s ± 10ms"`` or ``"5s +- 10ms"`` -> (5.0, 0.01)."""
+    if isinstance(value, str):
+        for sep in ("±", "+-", "+/-"):
+            if sep in value:
+                when, _, tol = value.partition(sep)
+                try:
+                    return parse_duration(when.strip()), parse_duration(tol.strip())
+                except ValueError as exc:
+                    raise ValueError(f"expected a time with a tolerance such as '5s ± 10ms': {exc}") from None
+    return parse_duration(value), None
+
+
+def _at_tolerance(value: Any) -> Any:
+    if value is None:
+        return None
+    try:
+        return parse_at_tolerance(value)
+    except ValueError as exc:
+        raise PydanticCustomError("duration", "{text}", {"text": str(exc)}) from None
+
+
+AtTolerance = Annotated[
+    Any, PlainValidator(_at_tolerance),
+    WithJsonSchema({"type": ["number", "string"], "description": "A time, optionally with a tolerance: '5s ± 10ms'."}),
+]
+
+
 class ErrorExpect(Spec):
-    """An app saw an error (errno name), optionally at a time."""
+    """An app saw an error (errno name), optionally at a time and from a given call."""
 
     error: Errno = Field(description="The errno name, e.g. ETIMEDOUT.")
     app: Name = Field(description="The app that saw it.")
-    at: Duration | None = Field(None, description="When.")
-    within: Duration = Field(0.001, description="Tolerance of at.")
+    call: Literal["socket", "bind", "listen", "accept", "connect", "send", "recv", "shutdown", "close", "setsockopt",
+                   "getsockopt", "sleep", "kill"] | None = Field(
+        None, description="The call that failed (connect, recv, send, accept, ...).")
+    at: AtTolerance = Field(None, description="When: a time, or a time and tolerance ('5s ± 10ms').")
+    within: Duration | None = Field(None, description="Tolerance of at (default 1ms; or write at: '5s ± 10ms').")
     count: CountRange = Field(">= 1", description="How many times (0: never).")
+
+    @model_validator(mode="after")
+    def _one_tolerance(self) -> ErrorExpect:
+        if self.at is not None and self.at[1] is not None and self.within is not None:
+            raise ValueError("expected the tolerance once: in at ('5s ± 10ms') or in within, not both")
+        if self.at is None and self.within is not None:
+            raise ValueError("within: goes with at:")
+        return self
+
+    @property
+    def when(self) -> float | None:
+        return None if self.at is None else float(self.at[0])
+
+    @property
+    def tolerance(self) -> float:
+        if self.at is not None and self.at[1] is not None:
+            return float(self.at[1])
+        return self.within if self.within is not None else 0.001
 
 
 class CounterExpect(Spec):
@@ -414,22 +463,30 @@ def _subsequence(want: list[str], got: list[str]) -> bool:
     return all(any(g == w for g in it) for w in want)
 
 
+def _call_of(entry: dict[str, Any]) -> str:
+    """The call an error came from: ``setsockopt(TCP_X)`` -> ``setsockopt``."""
+    return str(entry.get("call", "")).partition("(")[0]
+
+
 def _eval_error(ctx: _Context, spec: ErrorExpect) -> Outcome:
     rng = parse_range(spec.count)
-    when = f" at {_t(spec.at)} (± {spec.within * 1000:g} ms)" if spec.at is not None else ""
-    text = f"{spec.app} sees {spec.error}{when}" if rng == Range(1, None) else \
-        f"{spec.app} sees {spec.error}{when}: {rng.describe()} time(s)" if not (rng.lo == 0 and rng.hi == 0) else \
-        f"{spec.app} never sees {spec.error}{when}"
+    at, within = spec.when, spec.tolerance
+    when = f" at {_t(at)} (± {within * 1000:g} ms)" if at is not None else ""
+    what = f"{spec.error} from {spec.call}()" if spec.call else spec.error
+    text = f"{spec.app} sees {what}{when}" if rng == Range(1, None) else \
+        f"{spec.app} sees {what}{when}: {rng.describe()} time(s)" if not (rng.lo == 0 and rng.hi == 0) else \
+        f"{spec.app} never sees {what}{when}"
     results = ctx.built.app(spec.app).results()
     errors = results.get("errors", []) if isinstance(results, dict) else []
-    same = [e for e in errors if e.get("errno") == spec.error]
-    hits = [e for e in same if spec.at is None or abs(e["t"] - spec.at) <= spec.within + 1e-9]
+    same = [e for e in errors if e.get("errno") == spec.error and (spec.call is None or _call_of(e) == spec.call)]
+    hits = [e for e in same if at is None or abs(e["t"] - at) <= within + 1e-9]
     if rng.holds(len(hits)):
         return Outcome(text, True, f"{len(hits)} time(s)" + (f", first at {_t(hits[0]['t'])}" if hits else ""))
     if same:
         times = ", ".join(_t(e["t"]) for e in same[:5]) + (" ..." if len(same) > 5 else "")
-        return Outcome(text, False, f"{len(hits)} matching; {spec.error} seen {len(same)} time(s) at {times}")
-    others = ", ".join(f"{e['errno']} at {_t(e['t'])}" for e in errors[:5]) or "no errors at all"
+        return Outcome(text, False, f"{len(hits)} matching; {what} seen {len(same)} time(s) at {times}")
+    others = ", ".join(f"{e['errno']} from {_call_of(e) or '?'}() at {_t(e['t'])}" for e in errors[:5]) \
+        or "no errors at all"
     return Outcome(text, False, f"saw {others}")
 
 
@@ -540,6 +597,26 @@ _CHECKS: dict[type, Any] = {
 
 
 def check_all(built: Built, specs: Iterable[Any]) -> list[Outcome]:
-    """Check every expectation against a finished run, in file order."""
+    """Check every expectation against a finished run, in file order; then the ``expect:``
+    of each scripted call (``type: script``), app by app, in step order."""
     ctx = _Context(built)
-    return [_CHECKS[type(spec)](ctx, spec) for spec in specs]
+    out = [_CHECKS[type(spec)](ctx, spec) for spec in specs]
+    for a in built.apps:
+        steps = getattr(a.app, "step_outcomes", None)
+        if steps is not None:
+            out.extend(_step_outcome(a.name, step, call, built.sim.now) for step, call in steps())
+    return out
+
+
+def _step_outcome(app: str, step: Any, call: dict[str, Any] | None, end: float) -> Outcome:
+    from tcpsim.apps.script import call_text
+
+    want = step.expect
+    shown = "ok" if want == "ok" else str(want)
+    text = f"{app}: step {step.index + 1}, {call_text(step.call, step.args)} gives {shown}"
+    if call is None:
+        return Outcome(text, False, f"the call never ran (the script stopped or the run ended at {_t(end)})")
+    if call.get("interrupted") or call.get("blocked"):
+        return Outcome(text, False, f"it never returned (called at {_t(call['start'])})")
+    got = call.get("errno", call.get("result"))
+    return Outcome(text, bool(call.get("ok")), f"{got} at {_t(call['t'])}")

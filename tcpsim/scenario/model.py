@@ -50,6 +50,7 @@ from tcpsim.scenario.events import (
 from tcpsim.scenario.expect import ExpectSpec, required_level
 from tcpsim.scenario.faults import FaultSpec
 from tcpsim.scenario.linkspec import DirectionSpec, GilbertSpec
+from tcpsim.scenario.script import ScriptSpec
 from tcpsim.scenario.tcpapps import (
     BulkSpec,
     ChurnSpec,
@@ -199,7 +200,7 @@ class TracerouteSpec(AppBase):
 AppSpec = Annotated[
     Union[  # noqa: UP007
         PingSpec, TracerouteSpec, TcpServerSpec, SinkSpec, TcpClientSpec, BulkSpec, SynFloodSpec, PortScanSpec,
-        ChurnSpec, VanishingClientSpec,
+        ChurnSpec, VanishingClientSpec, ScriptSpec,
     ],
     Field(discriminator="type"),
 ]
@@ -480,7 +481,7 @@ class Scenario(_Spec):
             for key, target in app.targets():
                 if target not in node_set and not is_ipv4(target):
                     out.append((
-                        ("apps", i, key),
+                        ("apps", i, *key) if isinstance(key, tuple) else ("apps", i, key),
                         f"unknown node {target!r} (expected a host or router name, one of: {expected_nodes}; "
                         "or an IPv4 address)",
                     ))

@@ -32,7 +32,8 @@ _FLAG_OPTS = ("SO_KEEPALIVE", "SO_REUSEADDR", "TCP_NODELAY")
 _SECONDS_OPTS = ("TCP_KEEPIDLE", "TCP_KEEPINTVL")
 _COUNT_OPTS = ("TCP_KEEPCNT", "TCP_SYNCNT", "TCP_MAXSEG")
 _BYTES_OPTS = ("SO_RCVBUF", "SO_SNDBUF")
-SOCKOPTS = tuple(sorted((*_FLAG_OPTS, *_SECONDS_OPTS, *_COUNT_OPTS, *_BYTES_OPTS, "SO_LINGER", "TCP_USER_TIMEOUT")))
+SOCKOPTS = tuple(sorted((*_FLAG_OPTS, *_SECONDS_OPTS, *_COUNT_OPTS, *_BYTES_OPTS, "SO_LINGER", "TCP_USER_TIMEOUT",
+                          "IP_TTL")))
 
 
 def _number(value: Any) -> bool:
@@ -52,6 +53,9 @@ def sockopt_problem(name: Any, value: Any) -> str | None:
     elif name in _COUNT_OPTS or name in _BYTES_OPTS:
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             return f"expected an integer >= 1, got {describe(value)}"
+    elif name == "IP_TTL":
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 255:
+            return f"expected a TTL 1..255, got {describe(value)}"
     elif name == "TCP_USER_TIMEOUT":
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             return f"expected milliseconds as an integer >= 0 (0 = off), got {describe(value)}"
@@ -163,6 +167,9 @@ class TcpClientSpec(ClientMixin, TcpAppBase):
     finish: Literal["close", "shutdown", "linger0", "hold"] = Field(
         "close", description="How the connection ends: close, shutdown (half-close), linger0 (RST), hold (stay open).")
     local_port: Port | None = Field(None, description="bind() to this port before connecting (default: an ephemeral one).")
+    start_delay: Duration = Field(0.0, description="Time between connecting and the first send.")
+    on_error: Literal["stop", "continue"] = Field(
+        "stop", description="After an error: stop (that client ends), or continue (connect again for the requests left).")
 
     @model_validator(mode="after")
     def _one_port_one_client(self) -> TcpClientSpec:
@@ -177,7 +184,7 @@ class TcpClientSpec(ClientMixin, TcpAppBase):
                          count=self.count, stagger=self.stagger, send=self.send, requests=self.requests,
                          request_size=self.request_size, response_size=self.response_size, think=self.think,
                          idle=self.idle, finish=self.finish, local_port=self.local_port, start=self.start,
-                         sockopts=self.opts())
+                         sockopts=self.opts(), start_delay=self.start_delay, on_error=self.on_error)
 
 
 class BulkSpec(ClientMixin, TcpAppBase):
@@ -188,6 +195,7 @@ class BulkSpec(ClientMixin, TcpAppBase):
     port: Port = Field(5001, description="Receiver port.")
     bytes: Size | None = Field(None, description="Bytes to send.")
     duration: PositiveDuration | None = Field(None, description="Or: send for this long.")
+    start_delay: Duration = Field(0.0, description="Time between connecting and the first send.")
 
     @model_validator(mode="after")
     def _one_of(self) -> BulkSpec:
@@ -199,7 +207,8 @@ class BulkSpec(ClientMixin, TcpAppBase):
         from tcpsim.apps import BulkSender
 
         return BulkSender(ctx.sim, ctx.host(self.host), name, dst=ctx.address(self.dst), port=self.port,
-                          nbytes=self.bytes, duration=self.duration, start=self.start, sockopts=self.opts())
+                          nbytes=self.bytes, duration=self.duration, start=self.start, sockopts=self.opts(),
+                          start_delay=self.start_delay)
 
 
 def _check_prefix(value: str) -> str:

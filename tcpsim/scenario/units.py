@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, WithJsonSchema
@@ -75,17 +76,34 @@ def parse_duration(value: Any, *, positive: bool = False) -> float:
 
     Durations are never negative; ``positive`` also rejects zero (intervals,
     end times), because a zero there would stall or end the run at once.
+
+    The value is exact to the nanosecond: the decimal text is scaled exactly
+    and rounded to whole nanoseconds (halves to even), then given as the float
+    nearest to that many nanoseconds, so ``1ms`` is the float nearest 0.001 s
+    (not 1 times the float nearest 0.001) and ``duration_ns`` gets the integer
+    back for sums that must add up as written.
     """
     number, unit = _number_and_unit(value, DURATION_HINT)
-    if unit:
-        if unit not in DURATION_UNITS:
-            raise ValueError(f"unknown unit {unit!r} in {describe(value)}; expected {DURATION_HINT}")
-        number *= DURATION_UNITS[unit]
+    if unit and unit not in DURATION_UNITS:
+        raise ValueError(f"unknown unit {unit!r} in {describe(value)}; expected {DURATION_HINT}")
     if positive and number <= 0:
         raise ValueError(f"expected a duration > 0, got {describe(value)}")
     if number < 0:
         raise ValueError(f"expected a duration >= 0, got {describe(value)}")
-    return number
+    text = value.strip()[: len(value.strip()) - len(unit)] if isinstance(value, str) else repr(float(value))
+    ns = int((Decimal(text) * _DURATION_NS[unit or "s"]).to_integral_value(rounding=ROUND_HALF_EVEN))
+    if positive and ns == 0:
+        raise ValueError(f"expected a duration of at least 1ns, got {describe(value)}")
+    return ns / 1e9
+
+
+_DURATION_NS: dict[str, Decimal] = {"us": Decimal(1000), "ms": Decimal(10**6), "s": Decimal(10**9),
+                                    "min": Decimal(60 * 10**9), "h": Decimal(3600 * 10**9)}
+
+
+def duration_ns(seconds: float) -> int:
+    """Whole nanoseconds of a duration (as ``parse_duration`` gave it): sums of these are exact."""
+    return round(seconds * 1e9)
 
 
 def parse_bandwidth(value: Any) -> float:

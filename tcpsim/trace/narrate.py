@@ -24,9 +24,32 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tcpsim.trace.records import STATE, Trace
+from tcpsim.trace.records import APP, STATE, Trace
 
-__all__ = ["LANGS", "narrate", "narrate_record", "translate_cause", "format_time", "live", "watching"]
+__all__ = ["LANGS", "narrate", "narrate_call", "narrate_record", "translate_cause", "format_time", "live", "watching"]
+
+# errno names as a socket call reports them (strerror), in Chinese; English in tcpsim.net.socket.ERRNO_TEXT.
+_ZH_ERRNO: dict[str, str] = {
+    "ECONNREFUSED": "连接被拒绝",
+    "ETIMEDOUT": "连接超时",
+    "ECONNRESET": "连接被对端重置",
+    "EPIPE": "管道破裂（对端已关闭，写入失败）",
+    "EHOSTUNREACH": "主机不可达",
+    "ENETUNREACH": "网络不可达",
+    "EADDRINUSE": "地址已被占用",
+    "EADDRNOTAVAIL": "无法分配请求的地址",
+    "EINPROGRESS": "操作正在进行（非阻塞 connect）",
+    "EAGAIN": "资源暂时不可用（非阻塞调用会阻塞）",
+    "ENOTCONN": "传输端点未连接",
+    "EISCONN": "传输端点已连接",
+    "EBADF": "错误的文件描述符",
+    "EINVAL": "无效参数",
+    "ECONNABORTED": "软件导致连接中止",
+    "EALREADY": "操作已在进行",
+    "ENOPROTOOPT": "协议不可用",
+    "EHOSTDOWN": "主机已关闭",
+    "EOPNOTSUPP": "不支持的操作",
+}
 
 LANGS = ("en", "zh")
 
@@ -156,11 +179,32 @@ def narrate_record(r: tuple[Any, ...], lang: str = "en") -> str:
     return text
 
 
+def narrate_call(r: tuple[Any, ...], lang: str = "en") -> str:
+    """One scripted call (APP record ``what="call"``): ``5.000s client c: recv(s, 100) → ECONNRESET (...)``."""
+    from tcpsim.net.socket import ERRNO_TEXT
+
+    t, _, node, app, _, d = r
+    text = f"{format_time(t)} {node} {app}: {d.get('text', d.get('call', '?'))} \u2192 "
+    errno = d.get("errno")
+    if d.get("interrupted"):
+        text += "killed while blocked" if lang == "en" else "阻塞中被终止"
+    elif errno is not None:
+        meaning = ERRNO_TEXT.get(errno, errno) if lang == "en" else _ZH_ERRNO.get(errno, errno)
+        text += f"{errno} ({meaning})" if lang == "en" else f"{errno}（{meaning}）"
+    else:
+        text += str(d.get("result"))
+    if d.get("ok") is False:
+        text += f"  [expected {d.get('expect')}]" if lang == "en" else f"  [预期 {d.get('expect')}]"
+    return text
+
+
 def narrate(records: Iterable[tuple[Any, ...]], lang: str = "en") -> Iterator[str]:
-    """Every state change of a trace, in order."""
+    """Every state change and every scripted socket call of a trace, in order."""
     for r in records:
         if r[1] == STATE:
             yield narrate_record(r, lang)
+        elif r[1] == APP and r[4] == "call":
+            yield narrate_call(r, lang)
 
 
 def live(echo: Callable[[str], None], lang: str = "en") -> Callable[[tuple[Any, ...]], None]:

@@ -159,7 +159,7 @@ def test_every_construct_has_a_doc_example() -> None:
     expects = [e for d in docs for e in d.get("expect") or []]
     moments = {f.get("moment") for f in faults} | {e["packet"].get("moment") for e in expects if "packet" in e}
     app_types = ("ping", "traceroute", "tcp-server", "sink", "tcp-client", "bulk", "syn-flood", "port-scan", "churn",
-                 "vanishing-client")
+                 "vanishing-client", "script")
     assert set(app_types) <= {a["type"] for a in apps}
     assert {"echo", "respond", "never-close"} <= {a.get("behaviour", "respond") for a in apps if a["type"] == "tcp-server"}
     assert {"close", "shutdown", "linger0", "hold"} <= {a.get("finish", "close") for a in apps if a["type"] == "tcp-client"}
@@ -168,3 +168,28 @@ def test_every_construct_has_a_doc_example() -> None:
     assert set(MOMENTS) <= moments
     assert {"state", "sequence", "error", "counter", "result", "packet"} <= {k for e in expects for k in e}
     assert any("lasted" in e for e in expects) and any("params" in d for d in docs) and any("variants" in d for d in docs)
+
+
+def test_every_script_construct_has_a_doc_example() -> None:
+    """Issue #16: every call, every socket option, every step key, start_delay, on_error, and an error
+    expectation naming its call with 'at: T ± TOL' appear in a checked example."""
+    import yaml
+
+    from tcpsim.scenario.script import CALLS, GETSOCKOPTS
+
+    docs = [yaml.safe_load(b) for b in doc_examples()]
+    apps = [a for d in docs for a in d.get("apps") or []]
+    steps = [st for a in apps if a["type"] == "script" for st in a["steps"]]
+    assert set(CALLS) <= {st["call"] for st in steps}
+    assert set(GETSOCKOPTS) - {"SO_ERROR"} <= {st["opt"] for st in steps if st["call"] == "setsockopt"}
+    assert "SO_ERROR" in {st["opt"] for st in steps if st["call"] == "getsockopt"}
+    keys = {k for st in steps for k in st}
+    assert {"at", "after", "expect", "fd", "as", "to", "bytes", "data", "how", "opt", "value", "port", "backlog",
+            "duration", "nonblocking", "waitall"} <= keys
+    assert {type(st.get("expect")) for st in steps} >= {str, int, dict}
+    assert any("start_delay" in a for a in apps if a["type"] == "tcp-client")
+    assert any("start_delay" in a for a in apps if a["type"] == "bulk")
+    assert any(a.get("on_error") == "continue" for a in apps)
+    assert any(a.get("stop_on_error") for a in apps if a["type"] == "script")
+    expects = [e for d in docs for e in d.get("expect") or []]
+    assert any("call" in e and "±" in str(e.get("at", "")) for e in expects if "error" in e)

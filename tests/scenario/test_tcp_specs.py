@@ -37,7 +37,7 @@ def error_of(text: str) -> str:
      "t.yaml:8: apps[0].behaviour: expected one of: echo, sink, respond, close-after-response, never-close; got 'chatty'"),
     ("{type: tcp-server, host: s, port: 70000}", "t.yaml:8: apps[0].port: expected a value <= 65535, got 70000"),
     ("{type: tcp-server, host: s, sockopts: {SO_KEEPALVE: 1}}",
-     "t.yaml:8: apps[0].sockopts.SO_KEEPALVE: unknown socket option 'SO_KEEPALVE' (expected one of: SO_KEEPALIVE, "
+     "t.yaml:8: apps[0].sockopts.SO_KEEPALVE: unknown socket option 'SO_KEEPALVE' (expected one of: IP_TTL, SO_KEEPALIVE, "
      "SO_LINGER, SO_RCVBUF, SO_REUSEADDR, SO_SNDBUF, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_MAXSEG, "
      "TCP_NODELAY, TCP_SYNCNT, TCP_USER_TIMEOUT)"),
     ("{type: tcp-server, host: s, sockopts: {TCP_KEEPIDLE: 0}}",

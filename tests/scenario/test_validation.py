@@ -157,10 +157,10 @@ BAD = [
      "bad.yaml:5: apps[0].host: missing required key"),
     ("unknown app type", "name: x\nhosts:\n  a: {}\napps:\n  - {type: pong, host: a}\n",
      "bad.yaml:5: apps[0].type: unknown type 'pong' (expected one of: "
-     "ping, traceroute, tcp-server, sink, tcp-client, bulk, syn-flood, port-scan, churn, vanishing-client)"),
+     "ping, traceroute, tcp-server, sink, tcp-client, bulk, syn-flood, port-scan, churn, vanishing-client, script)"),
     ("app without type", "name: x\nhosts:\n  a: {}\napps:\n  - {host: a}\n",
      "bad.yaml:5: apps[0].type: missing required key (expected one of: "
-     "ping, traceroute, tcp-server, sink, tcp-client, bulk, syn-flood, port-scan, churn, vanishing-client)"),
+     "ping, traceroute, tcp-server, sink, tcp-client, bulk, syn-flood, port-scan, churn, vanishing-client, script)"),
     ("unknown key in an app", "name: x\nhosts:\n  a: {}\napps:\n  - {type: ping, host: a, dst: a, cout: 3}\n",
      "bad.yaml:5: apps[0].cout: unknown key 'cout' (did you mean 'count'? expected one of: count, dst, host, interval, "
      "name, size, start, timeout, ttl, type)"),
