@@ -7,7 +7,8 @@ the same calls every other app makes, run when the previous one has returned
 and the step's time has come. Times are kept in whole nanoseconds, so steps
 ``after: 1ms`` apart land on 0.001, 0.002, 0.003 s exactly as written.
 
-Every call and its result is an APP record ``what="call"`` in the trace
+Every step and its result is an APP record ``what="step"`` in the trace
+(the socket layer also records the call itself as ``what="call"``, for every app)
 (detail: ``step``, ``call``, ``fd``, ``args``, ``start``, and ``result`` or
 ``errno``, plus ``expect``/``ok`` when the step checks it), and a line of
 output; ``results()["calls"]`` lists them for summary.json. A failed call
@@ -234,7 +235,7 @@ class ScriptApp(TcpApp):
             entry["expect"] = step.expect
             entry["ok"] = ok
         self.calls.append(entry)
-        self.sim.trace.app(now, self.host.name, self.name, "call", dict(entry))
+        self.sim.trace.app(now, self.host.name, self.name, "step", dict(entry))
         outcome = f"{errno} ({ERRNO_TEXT.get(errno, errno)})" if errno is not None else _shown(result)
         self.say(f"{fmt_time(now)} {entry['text']} -> {outcome}"
                  + ("" if ok else f"   [expected {step.expect}]"))
@@ -249,7 +250,7 @@ class ScriptApp(TcpApp):
             self._current = None
             entry = {**cur, "t": self.env.now, "interrupted": True}
             self.calls.append(entry)
-            self.sim.trace.app(self.env.now, self.host.name, self.name, "call", dict(entry))
+            self.sim.trace.app(self.env.now, self.host.name, self.name, "step", dict(entry))
 
     # -- results -------------------------------------------------------------------
 

@@ -180,7 +180,7 @@ def narrate_record(r: tuple[Any, ...], lang: str = "en") -> str:
 
 
 def narrate_call(r: tuple[Any, ...], lang: str = "en") -> str:
-    """One scripted call (APP record ``what="call"``): ``5.000s client c: recv(s, 100) → ECONNRESET (...)``."""
+    """One scripted call (APP record ``what="step"``): ``5.000s client c: recv(s, 100) → ECONNRESET (...)``."""
     from tcpsim.net.socket import ERRNO_TEXT
 
     t, _, node, app, _, d = r
@@ -203,7 +203,7 @@ def narrate(records: Iterable[tuple[Any, ...]], lang: str = "en") -> Iterator[st
     for r in records:
         if r[1] == STATE:
             yield narrate_record(r, lang)
-        elif r[1] == APP and r[4] == "call":
+        elif r[1] == APP and r[4] == "step":
             yield narrate_call(r, lang)
 
 

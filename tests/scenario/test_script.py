@@ -92,7 +92,7 @@ def test_a_mismatch_fails_like_any_expectation_and_stop_on_error_stops(tmp_path:
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert summary["apps"]["c"]["results"]["calls"][1]["errno"] == "ECONNREFUSED"
     trace = [json.loads(line) for line in (tmp_path / "o" / "trace.jsonl").read_text().splitlines()]
-    calls = [r for r in trace if r["kind"] == "app" and r["what"] == "call" and r["app"] == "c"]
+    calls = [r for r in trace if r["kind"] == "app" and r["what"] == "step" and r["app"] == "c"]
     assert [c["detail"]["text"] for c in calls] == ["socket(s)", "connect(s, 192.0.2.2:81)", "socket(t)"]
 
 
