@@ -58,19 +58,24 @@ MOMENTS: tuple[str, ...] = (
 
 _FLAG_LETTERS = "FSRP.UEW"
 _FLAG_BITS = {"F": 0x01, "S": 0x02, "R": 0x04, "P": 0x08, ".": 0x10, "U": 0x20, "E": 0x40, "W": 0x80}
-FLAGS_HINT = ("TCP flags in tcpdump's letters, e.g. 'S', 'S.', 'F.', 'R', '.' (exactly these), "
-              "or with a leading '+' (at least these), e.g. '+F'")
+FLAGS_HINT = ("TCP flags in tcpdump's letters: '.' (ACK set, anything else allowed), 'S', 'F', 'R', 'P', ...; "
+              "'=' first for exactly these, e.g. '=.' (a bare ACK), '=S' (a SYN without ACK)")
 
 
 def parse_flags(text: str) -> tuple[int, bool]:
-    """``"S."`` -> (SYN|ACK, exact); ``"+F"`` -> (FIN, at-least)."""
-    body = text[1:] if text.startswith("+") else text
+    """``"S."`` -> (SYN|ACK, at-least); ``"=S"`` -> (SYN, exact). ``"+F"`` is an older spelling of ``"F"``.
+
+    Without ``=``, the letters must be set and any other flag may be too, so
+    ``"."`` takes every segment with ACK (tcpdump's ``tcp[tcpflags] & tcp-ack != 0``).
+    """
+    exact = text.startswith("=")
+    body = text[1:] if text[:1] in ("+", "=") else text
     if not body or any(c not in _FLAG_LETTERS for c in body) or len(set(body)) != len(body):
         raise ValueError(f"expected {FLAGS_HINT}, got {text!r}")
     bits = 0
     for c in body:
         bits |= _FLAG_BITS[c]
-    return bits, not text.startswith("+")
+    return bits, exact
 
 
 def _check_flags(value: str) -> str:
