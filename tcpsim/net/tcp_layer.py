@@ -16,6 +16,7 @@ from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any, Union
 
 from tcpsim.net.sched import Call, push
+from tcpsim.tcp import seq as sq
 from tcpsim.tcp.config import TcpConfig, make_config
 from tcpsim.tcp.connection import Connection, Event, Output, TimerKind, rst_for_closed
 from tcpsim.tcp.isn import IsnGenerator
@@ -205,6 +206,9 @@ class TcpStack:
         conn = self.conns.get((seg.sport, quoted.dst, seg.dport))
         if conn is None:
             return
+        if type(conn) is Connection and not sq.between(conn.snd_una, seg.seq, conn.snd_nxt):
+            # Linux's OutOfWindowIcmps: the core ignores it (RFC 5927 §4.1); count it here.
+            self.trace.count(self.host.name, "tcp:out_of_window_icmps")
         self._apply(conn, conn.on_icmp(self.env.now, errno, seg.seq))
 
     # ------------------------------------------------------------ packet out
