@@ -221,6 +221,10 @@ def build(scenario: Scenario, *, seed: int | None = None, until: float | None = 
     run_until = scenario.until if until is None else until
     plan = plan_addresses(scenario)
     sim = Simulation(seed=run_seed, trace_level=Level.parse(scenario.trace_level), routing=scenario.routing)
+    from tcpsim.scenario.expect import needs_queue_samples
+
+    if needs_queue_samples(scenario.expect):
+        sim.trace.keep_queues = True  # before the first TCP layer exists: it reads this once
 
     for name, spec in scenario.hosts.items():
         try:

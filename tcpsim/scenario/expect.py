@@ -51,7 +51,7 @@ from tcpsim.scenario.packets import (
 )
 from tcpsim.scenario.units import Duration, describe, parse_duration
 from tcpsim.tcp.state import State
-from tcpsim.trace.records import PKT, RECV, SEND, STATE, Level
+from tcpsim.trace.records import PKT, RECV, SAMPLE, SEND, STATE, Level
 from tcpsim.trace.summary import connections
 
 if TYPE_CHECKING:
@@ -334,15 +334,44 @@ class PacketExpect(Spec):
         return self
 
 
+class ListenerQueueExpect(Spec):
+    """A listener's SYN queue and accept queue lengths at a time."""
+
+    listener: Annotated[int, Field(ge=1, le=65535)] = Field(description="The listening port.")
+    host: Name = Field(description="The host listening.")
+    at: Duration = Field(description="The time to look at.")
+    syn_queue: CountRange | None = Field(None, description="Half-open requests (SYN_RECV) waiting.")
+    accept_queue: CountRange | None = Field(None, description="Completed connections not yet accepted.")
+
+    @model_validator(mode="after")
+    def _something(self) -> ListenerQueueExpect:
+        if self.syn_queue is None and self.accept_queue is None:
+            raise ValueError("expected syn_queue:, accept_queue: or both (the lengths to check)")
+        return self
+
+
+class ConnQueueExpect(Spec):
+    """Bytes in connections' receive and send queues at a time (netstat's Recv-Q and Send-Q)."""
+
+    conn: ConnPattern = Field(description="Which connections of the host, e.g. '*:80<-*' (local end first).")
+    host: Name = Field(description="The host of the connections.")
+    at: Duration = Field(description="The time to look at.")
+    recv_q: CountRange | None = Field(None, description="Bytes received and not yet read by the application.")
+    send_q: CountRange | None = Field(None, description="Bytes written by the application and not yet acknowledged.")
+
+
 _KINDS: dict[str, type[Spec]] = {
     "sequence": SequenceExpect, "state": StateExpect, "error": ErrorExpect, "counter": CounterExpect,
-    "result": ResultExpect, "packet": PacketExpect,
+    "result": ResultExpect, "packet": PacketExpect, "listener": ListenerQueueExpect, "recv_q": ConnQueueExpect,
 }
 
 
 def _kind_of(value: Any) -> str | None:
     if isinstance(value, dict):
-        found = [k for k in _KINDS if k in value]
+        keys = set(value)
+        if "send_q" in keys:  # recv_q and send_q are one kind
+            keys = (keys - {"send_q"}) | {"recv_q"}
+        found = [k for k in _KINDS if k in keys]
         return found[0] if len(found) == 1 else None
     for k, cls in _KINDS.items():
         if isinstance(value, cls):
@@ -355,12 +384,18 @@ ExpectSpec = Annotated[
         Annotated[SequenceExpect, Tag("sequence")], Annotated[StateExpect, Tag("state")],
         Annotated[ErrorExpect, Tag("error")], Annotated[CounterExpect, Tag("counter")],
         Annotated[ResultExpect, Tag("result")], Annotated[PacketExpect, Tag("packet")],
+        Annotated[ListenerQueueExpect, Tag("listener")], Annotated[ConnQueueExpect, Tag("recv_q")],
     ],
     Discriminator(
         _kind_of, custom_error_type="expectation",
-        custom_error_message="expected a mapping with exactly one of: " + ", ".join(_KINDS),
+        custom_error_message="expected a mapping with exactly one of: " + ", ".join(_KINDS) + " (or send_q)",
     ),
 ]
+
+
+def needs_queue_samples(specs: Iterable[Any]) -> bool:
+    """Does any expectation read queue lengths (so the run must record queue samples)?"""
+    return any(isinstance(e, ListenerQueueExpect | ConnQueueExpect) for e in specs)
 
 
 def required_level(spec: Any) -> Level:
@@ -754,9 +789,62 @@ def _recorded_app_resolver(ctx: _Context) -> Any:
     return apps
 
 
+def _queue_values(ctx: _Context, host: str, at: float, names: Any) -> dict[str, dict[str, int]]:
+    """The latest queue sample at or before ``at`` of each of ``host``'s connections/listeners chosen by ``names``."""
+    out: dict[str, dict[str, int]] = {}
+    for r in ctx.records:
+        if r[0] > at + 1e-9:
+            break
+        if r[1] == SAMPLE and r[2] == host and names(r[3]):
+            out.setdefault(r[3], {}).update({k: v for k, v in r[4].items()
+                                              if k in ("recv_q", "send_q", "syn_queue", "accept_queue")})
+    return out
+
+
+def _eval_listener_queue(ctx: _Context, spec: ListenerQueueExpect) -> Outcome:
+    addr = ctx.built.plan.hosts.get(spec.host, "")
+    name = f"{addr}:{spec.listener}>0.0.0.0:*"
+    vals = _queue_values(ctx, spec.host, spec.at, lambda n: n == name).get(name, {})
+    parts = []
+    ok = True
+    got = []
+    for key, label in (("syn_queue", "SYN queue"), ("accept_queue", "accept queue")):
+        want = getattr(spec, key)
+        if want is None:
+            continue
+        rng = parse_range(want)
+        have = vals.get(key, 0)
+        parts.append(f"{label} {rng.describe()}")
+        got.append(f"{label} {have}")
+        ok = ok and rng.holds(have)
+    text = f"at {_t(spec.at)}, {spec.host}'s listener on port {spec.listener} has " + ", ".join(parts)
+    return Outcome(text, ok, ", ".join(got))
+
+
+def _eval_conn_queue(ctx: _Context, spec: ConnQueueExpect) -> Outcome:
+    flt = _Filter.model_validate({"conn": spec.conn})
+    vals = _queue_values(ctx, spec.host, spec.at,
+                         lambda n: not n.endswith(">0.0.0.0:*") and ctx.belongs(spec.host, n, flt))
+    parts = []
+    got = []
+    ok = True
+    for key, label in (("recv_q", "Recv-Q"), ("send_q", "Send-Q")):
+        want = getattr(spec, key)
+        if want is None:
+            continue
+        rng = parse_range(want)
+        have = sum(v.get(key, 0) for v in vals.values())
+        parts.append(f"{label} {rng.describe()}")
+        got.append(f"{label} {have}")
+        ok = ok and rng.holds(have)
+    text = f"at {_t(spec.at)}, {spec.host}'s connections matching {spec.conn} have " + ", ".join(parts) + " bytes"
+    return Outcome(text, ok, ", ".join(got) + (f" ({len(vals)} connection(s) seen)" if vals else " (no connection seen)"))
+
+
 _CHECKS: dict[type, Any] = {
     StateExpect: _eval_state, SequenceExpect: _eval_sequence, ErrorExpect: _eval_error,
     CounterExpect: _eval_counter, ResultExpect: _eval_result, PacketExpect: _eval_packet,
+    ListenerQueueExpect: _eval_listener_queue, ConnQueueExpect: _eval_conn_queue,
 }
 
 

@@ -59,6 +59,18 @@ BAD = [
      'bad.yaml:10: expect[0]: times: compares every matching packet; it goes without count: and nth:'),
     ('seq-neg', TOPO + "      []\nexpect:\n  - {packet: {flags: R, seq: -1}}\n",
      'bad.yaml:10: expect[0].packet.seq: expected a value >= 0, got -1'),
+    ('queue-none', TOPO + "      []\nexpect:\n  - {at: 2s, host: server, listener: 80}\n",
+     'bad.yaml:10: expect[0]: expected syn_queue:, accept_queue: or both (the lengths to check)'),
+    ('queue-port', TOPO + "      []\nexpect:\n  - {at: 2s, host: server, listener: 0, syn_queue: 1}\n",
+     'bad.yaml:10: expect[0].listener: expected a value >= 1, got 0'),
+    ('queue-host', TOPO + "      []\nexpect:\n  - {at: 2s, host: srv, listener: 80, syn_queue: 1}\n",
+     "bad.yaml:10: expect[0].host: unknown node 'srv' (expected one of: client, r1, server)"),
+    ('recvq-conn', TOPO + "      []\nexpect:\n  - {at: 2s, host: server, conn: '*:80', recv_q: 1}\n",
+     "bad.yaml:10: expect[0].conn: expected a connection such as 'client:*>server:80' or 'client:*->server:80' (host name or address, ':', port; '*' for any; '*:80<-*' names the remote end second), got '*:80'"),
+    ('recvq-range', TOPO + "      []\nexpect:\n  - {at: 2s, host: server, conn: '*:80<-*', send_q: 'lots'}\n",
+     "bad.yaml:10: expect[0].send_q: expected a number or a range such as 3, '>= 3', '< 10' or '2..5', got 'lots'"),
+    ('recvq-at', TOPO + "      []\nexpect:\n  - {host: server, conn: '*:80<-*', recv_q: 1}\n",
+     'bad.yaml:10: expect[0].at: missing required key'),
 ]
 
 
@@ -197,3 +209,28 @@ expect:
     assert got[6] == (False, "the 9th packet flags [=.] from client has win 1", "only 3 such packet(s) sent")
     assert got[7] == (False, "packets flags [P.] from client sent at 0.03 s (± 5 ms)", "1 sent, at 0.02 s")
     assert got[8][0] is False and "the first without the fields had options [mss 1460,sackOK,TS val 0 ecr 0" in got[8][2]
+
+
+QUEUES = """
+apps:
+  - {type: tcp-server, name: web, host: server, backlog: 8, worker_limit: 1, delay: 10s}
+  - {type: tcp-client, name: users, host: client, dst: server, count: 3, finish: hold}
+"""
+
+
+def test_queue_samples_are_recorded_only_when_an_expectation_reads_them() -> None:
+    plain = run(QUEUES)
+    assert [r for r in plain.built.sim.trace.records if r[1] == "sample"] == []  # type: ignore[attr-defined]
+    result = run(QUEUES + """expect:
+  - {at: 1s, host: server, listener: 80, syn_queue: 0, accept_queue: 2}
+  - {at: 1s, host: server, conn: "*:80<-*", recv_q: 200}
+  - {at: 1s, host: server, conn: "*:80<-*", recv_q: 300}
+  - {at: 0.012s, host: server, listener: 80, syn_queue: 3, accept_queue: 0}
+""")
+    got = outcomes(result)
+    assert [ok for ok, _, _ in got] == [True, True, False, True]
+    assert got[2][1:] == ("at 1 s, server's connections matching *:80<-* have Recv-Q 300 bytes",
+                          "Recv-Q 200 (3 connection(s) seen)")
+    lst = [(r[0], r[4]) for r in result.built.sim.trace.records  # type: ignore[attr-defined]
+           if r[1] == "sample" and r[3].endswith(">0.0.0.0:*")]
+    assert lst[:2] == [(0.01, {"syn_queue": 1, "accept_queue": 0}), (0.01, {"syn_queue": 2, "accept_queue": 0})]
