@@ -21,10 +21,11 @@ that moment (RFC 9293 §3.3.1 names):
   (``seq: 1`` is ISS+1, ``ack: 1`` is IRS+1).
 
 Defaults with ``conn``: ``seq: next``, and ``ack: next`` when the flags
-include ACK. If the sending end has no TCB any more (its host crashed, the
-socket is in TIME_WAIT as a small entry, ...) the numbers come from the
-other end's TCB instead (its RCV.NXT is our SND.NXT, its SND.NXT our
-RCV.NXT). If no connection matches, nothing is sent and the trace says so.
+include ACK. If the sending end has no TCB any more (its host crashed) the
+numbers come from the other end's TCB instead (its RCV.NXT is our SND.NXT,
+its SND.NXT our RCV.NXT). A TIME_WAIT entry keeps no ISN, so against one a
+number is absolute. If no connection matches, nothing is sent and the trace
+says so.
 
 ``win`` defaults to 0 for a RST and 65535 otherwise; ``len`` bytes of data
 (``x``), default 0; ``ttl`` defaults to the host's. The packet leaves the host
