@@ -191,9 +191,8 @@ def _expectation_lines(outcomes: Sequence[Any], failures_only: bool = False) -> 
     for o in outcomes:
         if failures_only and o.passed:
             continue
-        lines.append(f"  {'PASS' if o.passed else 'FAIL'}  {o.text}")
-        if not o.passed:
-            lines.append(f"        instead: {o.observed}")
+        # A failure says what was expected and what happened on one line, so a grep shows both.
+        lines.append(f"  PASS  {o.text}" if o.passed else f"  FAIL  {o.text} -- observed: {o.observed}")
     return lines
 
 

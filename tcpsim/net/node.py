@@ -7,10 +7,15 @@ packets sent before the first ``run`` still find their way). ``receive(pkt, via)
 when a packet arrives; ``via`` is that direction (``None`` for loopback), which
 is how a router knows the ingress interface address to put in ICMP errors.
 
+A node may carry a packet filter (``firewall``, see ``firewall.py``): a router
+applies it to packets it forwards and to packets for itself, a host to packets
+for itself. A packet a rule drops or rejects is recorded as a ``drop`` whose
+reason names the rule (``rule 2: reject port-unreachable``).
+
 Nodes write ``send``, ``fwd``, ``recv`` and ``drop`` packet records; links
 write their own drops. Drop reasons used here: ``checksum`` (corrupted on a
 link), ``not-for-me``, ``noproto``, ``noroute``, ``ttl``, ``host-down``,
-``router-down``.
+``router-down``, ``rule NAME: ...``.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from tcpsim.net.firewall import REJECT_CODES, Firewall, FwRule
+from tcpsim.tcp.connection import rst_for_closed
 from tcpsim.trace.records import DROP, FWD, RECV, SEND
 from tcpsim.wire.ip import (
     ICMP_DEST_UNREACH,
@@ -27,12 +34,13 @@ from tcpsim.wire.ip import (
     ICMP_TIME_EXCEEDED,
     IP_HEADER_LEN,
     IPPROTO_ICMP,
+    IPPROTO_TCP,
     UNREACH_HOST,
     UNREACH_NET,
     ICMPMessage,
     IPPacket,
 )
-from tcpsim.wire.segment import Segment
+from tcpsim.wire.segment import RST, Segment
 
 if TYPE_CHECKING:
     from tcpsim.net.link import Link, LinkDirection
@@ -64,6 +72,7 @@ class Node:
         self._ip_id = 0
         self._own: set[str] = set()   # this node's addresses, for the per-packet "is it mine?"
         self._trace_packet = sim.trace.packet
+        self.firewall: Firewall | None = None   # packet filter rules (None: none, no cost per packet)
 
     @property
     def addresses(self) -> list[str]:
@@ -159,6 +168,42 @@ class Node:
         self.dropped[reason] += 1
         self._trace_packet(self.env.now, self.name, DROP, pkt, where, reason)
 
+    def _filtered(self, pkt: IPPacket, via: LinkDirection | None, fw: Firewall) -> bool:
+        """Run the packet filter on ``pkt``: True when a rule dropped or rejected it."""
+        rule = fw.match(pkt)
+        if rule is None or rule.action == "accept":
+            return False
+        self.trace.count(self.name, "rule:" + rule.name)
+        self._drop(pkt, rule.reason, via.name if via is not None else "lo")
+        if rule.action == "reject":
+            self._reject(pkt, via, rule)
+        return True
+
+    def _reject(self, pkt: IPPacket, via: LinkDirection | None, rule: FwRule) -> None:
+        """Answer a rejected packet as iptables' REJECT target does (see firewall.py)."""
+        payload = pkt.payload
+        if rule.reject_with == "tcp-reset":
+            if not isinstance(payload, Segment) or payload.flags & RST:
+                return
+            rst = rst_for_closed(payload)
+            if rst is None:  # pragma: no cover - a RST was excluded above
+                return
+            # Forged from the packet's destination, as nf_send_reset() does.
+            self.output(IPPacket(pkt.dst, pkt.src, self.ttl, IPPROTO_TCP, rst, IP_HEADER_LEN + rst.header_len,
+                                 self.next_ip_id()))
+            return
+        if isinstance(payload, ICMPMessage) and payload.is_error:
+            return  # RFC 1122 3.2.2: never an ICMP error about an ICMP error
+        # From the address the packet was sent to when it was for this node, else from the
+        # interface it came in on (the one facing its sender).
+        if pkt.dst in self._own:
+            src: str | None = pkt.dst
+        else:
+            src = via.dst_addr if via is not None else next(iter(self._own), None)
+        if src is None:
+            return
+        self.send_icmp(src, pkt.src, ICMPMessage(ICMP_DEST_UNREACH, REJECT_CODES[rule.reject_with or ""], quoted=pkt))
+
     def _echo_reply(self, pkt: IPPacket, icmp: ICMPMessage) -> None:
         """Answer an echo request from the address it was sent to (RFC 792, RFC 1122 3.2.2.6)."""
         reply = ICMPMessage(ICMP_ECHO_REPLY, 0, icmp.ident, icmp.seqno, icmp.payload_len,
@@ -240,6 +285,9 @@ class Host(Node):
         if pkt.dst != self.address:
             self._drop(pkt, "not-for-me", via.name if via is not None else "lo")
             return
+        fw = self.firewall
+        if fw is not None and self._filtered(pkt, via, fw):
+            return
         handler = self.handlers.get(pkt.proto)
         if handler is None:
             self._drop(pkt, "noproto", via.name if via is not None else "lo")
@@ -308,7 +356,10 @@ class Router(Node):
             self._drop(pkt, "checksum", via.name if via is not None else "lo")
             return
         dst = pkt.dst
+        fw = self.firewall
         if dst in self._own:
+            if fw is not None and self._filtered(pkt, via, fw):
+                return
             self._local(pkt, via)
             return
         # Route lookup before the TTL check, as Linux does (ip_route_input, then ip_forward).
@@ -327,12 +378,22 @@ class Router(Node):
             return
         # A new packet: trace records keep a reference to the one that arrived.
         fwd = IPPacket(pkt.src, dst, ttl, pkt.proto, pkt.payload, pkt.size, pkt.ident)
+        if fw is not None and self._filtered(fwd, via, fw):
+            return  # Linux's FORWARD hook runs after ip_forward() decremented the TTL
         self._trace_packet(self.env._now, self.name, FWD, fwd, out.name, "")
         out.send(fwd)
 
     def _local(self, pkt: IPPacket, via: LinkDirection | None) -> None:
-        """A packet addressed to one of our interfaces: answer pings, swallow other ICMP."""
+        """A packet addressed to one of our interfaces: answer pings, swallow other ICMP,
+        and answer TCP with a RST: a router listens on no port (RFC 9293 §3.10.7.1)."""
         where = via.name if via is not None else "lo"
+        if pkt.proto == IPPROTO_TCP and isinstance(pkt.payload, Segment):
+            self._trace_packet(self.env.now, self.name, RECV, pkt, where, "")
+            rst = rst_for_closed(pkt.payload)
+            if rst is not None:
+                self.output(IPPacket(pkt.dst, pkt.src, self.ttl, IPPROTO_TCP, rst,
+                                     IP_HEADER_LEN + rst.header_len, self.next_ip_id()))
+            return
         if pkt.proto != IPPROTO_ICMP:
             self._drop(pkt, "noproto", where)
             return

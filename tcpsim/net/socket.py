@@ -326,6 +326,8 @@ class Socket:
             if child.state is State.CLOSED:
                 s.pending_error = child.error
             self._accept_waiters.pop(0).succeed(s)
+            if self.stack.trace.keep_queues:
+                self.stack.sample_listener(lst)
 
     # ------------------------------------------------------------ connect
 

@@ -16,6 +16,7 @@ from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any, Union
 
 from tcpsim.net.sched import Call, push
+from tcpsim.tcp import seq as sq
 from tcpsim.tcp.config import TcpConfig, make_config
 from tcpsim.tcp.connection import Connection, Event, Output, TimerKind, rst_for_closed
 from tcpsim.tcp.isn import IsnGenerator
@@ -106,6 +107,16 @@ class TcpStack:
         self.tw_count = 0
         self._samples = sim.trace.keep_samples
         self._last_sample: dict[Connection, tuple[object, ...]] = {}
+        self._last_queues: dict[str, tuple[int, int]] = {}
+        if sim.trace.keep_queues:
+            # Shadow _apply on this instance only: stacks that keep no queue samples pay nothing.
+            plain = self._apply
+
+            def apply_and_sample(conn: Any, out: Output) -> None:
+                plain(conn, out)
+                self.sample_queues(conn)
+
+            self._apply = apply_and_sample  # type: ignore[method-assign]
         self._boot = 0
         self.isn = IsnGenerator(self.cfg.isn, sim.rng(f"isn:{host.name}:0"))
         self.cookie_key = sim.rng(f"cookies:{host.name}:0").getrandbits(128).to_bytes(16, "big")
@@ -214,6 +225,9 @@ class TcpStack:
         conn = self.conns.get((seg.sport, quoted.dst, seg.dport))
         if conn is None:
             return
+        if type(conn) is Connection and not sq.between(conn.snd_una, seg.seq, conn.snd_nxt):
+            # Linux's OutOfWindowIcmps: the core ignores it (RFC 5927 §4.1); count it here.
+            self.trace.count(self.host.name, "tcp:out_of_window_icmps")
         self._apply(conn, conn.on_icmp(self.env.now, errno, seg.seq))
 
     # ------------------------------------------------------------ packet out
@@ -392,6 +406,27 @@ class TcpStack:
         changed = {n: v for i, (n, v) in enumerate(zip(names, values, strict=True))
                    if last is None or last[i] != v}
         self.trace.sample(self.env.now, self.host.name, conn.name, changed)
+
+    def sample_queues(self, conn: Any) -> None:
+        """Record a connection's Recv-Q / Send-Q and its listener's queue lengths, if they changed."""
+        if type(conn) is Connection:
+            if conn.state is not State.CLOSED:
+                self._queue_record(conn.name, (len(conn.rcv_buf), len(conn.snd_buf)), ("recv_q", "send_q"))
+            elif self._last_queues.pop(conn.name, (0, 0)) != (0, 0):
+                # Gone: its queues went with it (a later use of the same 4-tuple starts from 0).
+                self.trace.queues(self.env.now, self.host.name, conn.name, {"recv_q": 0, "send_q": 0})
+        lst = self.listeners.get(conn.lport) if conn.passive else None
+        if lst is not None:
+            self.sample_listener(lst)
+
+    def sample_listener(self, lst: Listener) -> None:
+        self._queue_record(lst.name, (len(lst.syn_queue), len(lst.accept_queue)), ("syn_queue", "accept_queue"))
+
+    def _queue_record(self, name: str, values: tuple[int, int], keys: tuple[str, str]) -> None:
+        if self._last_queues.get(name) == values:
+            return
+        self._last_queues[name] = values
+        self.trace.queues(self.env.now, self.host.name, name, dict(zip(keys, values, strict=True)))
 
     def _on_wake(self, ev: Call) -> None:
         """A connection's wake-up: one queued event carrying the connection, nothing else

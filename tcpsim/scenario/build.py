@@ -126,6 +126,28 @@ class Built:
     apps: list[BuiltApp] = field(default_factory=list)
     faults: FaultEngine | None = None
     outcomes: list[Outcome] | None = None
+    rules: dict[str, dict[str, str]] = field(default_factory=dict)  # node -> rule name -> description, ever set
+
+    def set_rules(self, node: str, rules: list[Any]) -> None:
+        """Give ``node`` these compiled filter rules (``FwRule``), replacing its old ones."""
+        from tcpsim.net.firewall import Firewall
+
+        n = self.sim.node(node)
+        if n.firewall is None:
+            n.firewall = Firewall()
+        n.firewall.set_rules(rules)
+        known = self.rules.setdefault(node, {})
+        for r in rules:
+            known.setdefault(r.name, r.text)
+
+    def rule_results(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Per node, per rule name: what it does and how many packets it took (summary.json ``rules``)."""
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for node, rules in self.rules.items():
+            fw = self.sim.node(node).firewall
+            out[node] = {name: {"rule": text, "hits": fw.hits.get(name, 0) if fw is not None else 0}
+                         for name, text in rules.items()}
+        return out
 
     def run(self) -> Built:
         """Run to the end, then check the expectations (``outcomes``)."""
@@ -199,6 +221,10 @@ def build(scenario: Scenario, *, seed: int | None = None, until: float | None = 
     run_until = scenario.until if until is None else until
     plan = plan_addresses(scenario)
     sim = Simulation(seed=run_seed, trace_level=Level.parse(scenario.trace_level), routing=scenario.routing)
+    from tcpsim.scenario.expect import needs_queue_samples
+
+    if needs_queue_samples(scenario.expect):
+        sim.trace.keep_queues = True  # before the first TCP layer exists: it reads this once
 
     for name, spec in scenario.hosts.items():
         try:
@@ -234,6 +260,12 @@ def build(scenario: Scenario, *, seed: int | None = None, until: float | None = 
             app = app_spec.build(ctx, name)
         built.apps.append(BuiltApp(name, app_spec.type, app_spec.host, app))
 
+    from tcpsim.scenario.rules import compile_rules
+
+    for node in list(scenario.hosts) + scenario.router_names:
+        rules = scenario.rules_of(node)
+        if rules:
+            built.set_rules(node, compile_rules(rules, built.addresses))
     schedule_events(built, list(scenario.events))
     if scenario.faults:
         built.faults = FaultEngine(sim, list(zip(scenario.fault_names(), scenario.faults, strict=True)),

@@ -14,6 +14,9 @@ says what kind of event it is::
     - {at: 9s, heal: [a-r1, b-r1]}
     - {at: 4s, link: r1-server, set: {loss: 10%, delay: 50ms}, direction: both}
     - {at: 6s, sysctl: server, set: {net.ipv4.tcp_syncookies: 1}}
+    - {at: 10s, set_rules: {router: r1, rules: [{match: {dport: 80}, action: drop}]}}
+    - {at: 2s, inject: {from: attacker, to: "server:80", flags: "A", seq: 1000, ack: 5000, win: 512}}
+    - {at: 3s, inject: {conn: "client:*->server:80", from: client, flags: "R", seq: next}}
 
 An action key rather than ``type:`` because the event then reads as a
 sentence ("at 10 s, crash server") and its target needs no second key.
@@ -31,7 +34,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from tcpsim.scenario.base import Name, Spec, SysctlValue
+from tcpsim.scenario.inject import InjectSpec
 from tcpsim.scenario.linkspec import DirectionSpec
+from tcpsim.scenario.rules import RuleSpec
 from tcpsim.scenario.units import Duration
 
 if TYPE_CHECKING:
@@ -120,10 +125,41 @@ class SysctlEvent(_EventBase):
         return {} if value is None else value
 
 
+class RulesTarget(Spec):
+    """Whose rules (a router or a host) and the new list."""
+
+    router: Name | None = Field(None, description="The router whose rules change.")
+    host: Name | None = Field(None, description="Or: the host whose rules change.")
+    rules: list[RuleSpec] = Field(description="The new rules, replacing the old ones ([] removes them all).")
+
+    @model_validator(mode="after")
+    def _one(self) -> RulesTarget:
+        if (self.router is None) == (self.host is None):
+            raise ValueError("expected exactly one of router: and host: (whose rules change)")
+        return self
+
+    @property
+    def node(self) -> str:
+        return self.router or self.host or ""
+
+
+class SetRulesEvent(_EventBase):
+    """Replace a router's (or host's) filter rules, as ``iptables-restore`` would."""
+
+    set_rules: RulesTarget = Field(description="{router: NAME, rules: [...]} or {host: NAME, rules: [...]}.")
+
+
+class InjectEvent(_EventBase):
+    """Send one crafted TCP segment from a host, its TCP stack not involved."""
+
+    inject: InjectSpec = Field(description="The segment: from, to or conn, flags, seq, ack, win, len, ttl.")
+
+
 _KINDS: dict[str, type[_EventBase]] = {
     "crash": CrashEvent, "reboot": RebootEvent, "shutdown": ShutdownEvent, "kill": KillEvent,
     "start": StartEvent, "link_down": LinkDownEvent, "link_up": LinkUpEvent, "partition": PartitionEvent,
-    "heal": HealEvent, "link": LinkSetEvent, "sysctl": SysctlEvent,
+    "heal": HealEvent, "link": LinkSetEvent, "sysctl": SysctlEvent, "set_rules": SetRulesEvent,
+    "inject": InjectEvent,
 }
 ACTIONS = tuple(_KINDS)
 
@@ -144,7 +180,8 @@ EventSpec = Annotated[
         Annotated[StartEvent, Tag("start")], Annotated[LinkDownEvent, Tag("link_down")],
         Annotated[LinkUpEvent, Tag("link_up")], Annotated[PartitionEvent, Tag("partition")],
         Annotated[HealEvent, Tag("heal")], Annotated[LinkSetEvent, Tag("link")],
-        Annotated[SysctlEvent, Tag("sysctl")],
+        Annotated[SysctlEvent, Tag("sysctl")], Annotated[SetRulesEvent, Tag("set_rules")],
+        Annotated[InjectEvent, Tag("inject")],
     ],
     Discriminator(
         _action_of,
@@ -165,6 +202,10 @@ def describe_event(event: Any) -> str:
     target = getattr(event, kind)
     if isinstance(target, list):
         target = ", ".join(target)
+    elif isinstance(target, RulesTarget):
+        target = target.node
+    elif isinstance(target, InjectSpec):
+        target = target.describe()
     return f"{kind} {target}"
 
 
@@ -273,6 +314,19 @@ def run_event(built: Built, event: Any) -> None:
         sim.trace.node_event(now, event.link, "link-change", f"{event.direction}: {detail}")
     elif kind == "sysctl":
         _apply_sysctl(built, event.sysctl, dict(event.set))
+    elif kind == "set_rules":
+        from tcpsim.scenario.rules import compile_rules
+
+        target = event.set_rules
+        node = sim.node(target.node)
+        rules = compile_rules(list(target.rules), built.addresses)
+        built.set_rules(target.node, rules)
+        detail = "; ".join(f"{r.name}: {r.text}" for r in rules) or "no rules"
+        sim.trace.node_event(now, node.name, "set-rules", detail)
+    elif kind == "inject":
+        from tcpsim.scenario.inject import inject
+
+        inject(built, event.inject)
 
 
 def schedule_events(built: Built, events: list[Any]) -> None:

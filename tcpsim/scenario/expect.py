@@ -51,7 +51,7 @@ from tcpsim.scenario.packets import (
 )
 from tcpsim.scenario.units import Duration, describe, parse_duration
 from tcpsim.tcp.state import State
-from tcpsim.trace.records import PKT, SEND, STATE, Level
+from tcpsim.trace.records import PKT, RECV, SAMPLE, SEND, STATE, Level
 from tcpsim.trace.summary import connections
 
 if TYPE_CHECKING:
@@ -283,22 +283,139 @@ class ResultExpect(Spec):
         return data
 
 
-class PacketExpect(Spec):
-    """Packets sent that match, counted (default: at least one; count: 0 means never)."""
+AT_HINT = "a time such as 1.028s, or with a tolerance: '1.028s ± 25ms' (or '1.028s +- 25ms')"
 
-    packet: PacketMatchSpec = Field(description="Which packets (the keys of a fault's match).")
-    count: CountRange = Field(">= 1", description="How many.")
+
+def parse_at(value: Any) -> tuple[float, float]:
+    """``"1.028s ± 25ms"`` -> (1.028, 0.025); a bare time has a tolerance of 1 µs."""
+    try:
+        when, tol = parse_at_tolerance(value)
+    except ValueError:
+        raise ValueError(f"expected {AT_HINT}, got {describe(value)}") from None
+    return when, 1e-6 if tol is None else tol
+
+
+def _check_at(value: Any) -> tuple[float, float]:
+    try:
+        return parse_at(value)
+    except ValueError as exc:
+        raise PydanticCustomError("at", str(exc)) from None
+
+
+AtTime = Annotated[Any, PlainValidator(_check_at), WithJsonSchema({"type": ["number", "string"]})]
+
+Number32 = Annotated[int, Field(ge=0, le=0xFFFFFFFF)]
+_OPTION_NAMES = ("mss", "sackOK", "TS", "nop", "wscale", "sack", "eol")
+
+
+def _check_options(value: Any) -> Any:
+    if isinstance(value, str) and value.strip():
+        return value
+    if isinstance(value, list) and value and all(isinstance(v, str) and v in _OPTION_NAMES for v in value):
+        return value
+    raise PydanticCustomError(
+        "options", "expected TCP options in tcpdump's form, e.g. 'mss 1460,sackOK,TS,nop,wscale 7', or a list of "
+        "option names to require, from: {names}; got {got}", {"names": ", ".join(_OPTION_NAMES), "got": describe(value)})
+
+
+Options = Annotated[Any, PlainValidator(_check_options), WithJsonSchema({"type": ["string", "array"]})]
+
+# The keys of a packet expectation that look at one packet's fields (see PacketExpect).
+FIELD_KEYS = ("seq", "ack", "abs_seq", "abs_ack", "win", "len", "ttl", "options", "to_port", "from_port", "at")
+
+
+class PacketFieldsSpec(PacketMatchSpec):
+    """A packet match plus the fields a packet expectation checks."""
+
+    seq: Number32 | None = Field(None, description="Sequence number as packets.txt shows it (relative once known).")
+    ack: Number32 | None = Field(None, description="Acknowledgment number as packets.txt shows it.")
+    abs_seq: Number32 | None = Field(None, description="Sequence number, absolute.")
+    abs_ack: Number32 | None = Field(None, description="Acknowledgment number, absolute.")
+    win: Annotated[int, Field(ge=0, le=65535)] | None = Field(None, description="Window field as sent (unscaled).")
+    len: Annotated[int, Field(ge=0)] | None = Field(None, description="Bytes of data.")
+    ttl: Annotated[int, Field(ge=0, le=255)] | None = Field(None, description="IP TTL as received by the destination.")
+    options: Options | None = Field(None, description="Options in tcpdump's form, or a list of option names to require.")
+    to_port: Annotated[int, Field(ge=1, le=65535)] | None = Field(None, description="Destination port.")
+    from_port: Annotated[int, Field(ge=1, le=65535)] | None = Field(None, description="Source port.")
+    at: AtTime | None = Field(None, description="Send time, e.g. '1.028s ± 25ms'.")
+
+    def fields(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in FIELD_KEYS if getattr(self, k) is not None}
+
+    def without_fields(self) -> PacketMatchSpec:
+        data = self.model_dump(by_alias=True, exclude_none=True, exclude=set(FIELD_KEYS))
+        return PacketMatchSpec.model_validate(data)
+
+    def describe(self) -> str:
+        return super().describe()
+
+
+class PacketExpect(Spec):
+    """Packets sent that match: counted, or one of them checked field by field, or their send times.
+
+    * ``count`` given: the packets matching every key (fields included) are counted.
+    * Field keys (seq, ack, win, ...) without ``count``: the first (or ``nth``)
+      packet matching the other keys must have these fields.
+    * ``times``: the send times of every matching packet, compared with the list.
+    * Otherwise: at least one packet matches.
+    """
+
+    packet: PacketFieldsSpec = Field(description="Which packets (the keys of a fault's match) and their fields.")
+    count: CountRange | None = Field(None, description="How many (default: at least one).")
+    nth: Annotated[int, Field(ge=1)] | None = Field(None, description="Check the fields of the nth matching packet.")
+    times: list[Duration] | None = Field(None, description="Send times of every matching packet, in order.")
+    tolerance: Duration = Field(0.001, description="Tolerance of times.")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> PacketExpect:
+        fields = self.packet.fields()
+        if self.times is not None and (self.count is not None or self.nth is not None):
+            raise ValueError("times: compares every matching packet; it goes without count: and nth:")
+        if self.nth is not None and self.count is not None:
+            raise ValueError("nth: picks one packet to check; it goes without count:")
+        if self.nth is not None and not fields:
+            raise ValueError("nth: needs a field to check in packet: (" + ", ".join(FIELD_KEYS) + ")")
+        return self
+
+
+class ListenerQueueExpect(Spec):
+    """A listener's SYN queue and accept queue lengths at a time."""
+
+    listener: Annotated[int, Field(ge=1, le=65535)] = Field(description="The listening port.")
+    host: Name = Field(description="The host listening.")
+    at: Duration = Field(description="The time to look at.")
+    syn_queue: CountRange | None = Field(None, description="Half-open requests (SYN_RECV) waiting.")
+    accept_queue: CountRange | None = Field(None, description="Completed connections not yet accepted.")
+
+    @model_validator(mode="after")
+    def _something(self) -> ListenerQueueExpect:
+        if self.syn_queue is None and self.accept_queue is None:
+            raise ValueError("expected syn_queue:, accept_queue: or both (the lengths to check)")
+        return self
+
+
+class ConnQueueExpect(Spec):
+    """Bytes in connections' receive and send queues at a time (netstat's Recv-Q and Send-Q)."""
+
+    conn: ConnPattern = Field(description="Which connections of the host, e.g. '*:80<-*' (local end first).")
+    host: Name = Field(description="The host of the connections.")
+    at: Duration = Field(description="The time to look at.")
+    recv_q: CountRange | None = Field(None, description="Bytes received and not yet read by the application.")
+    send_q: CountRange | None = Field(None, description="Bytes written by the application and not yet acknowledged.")
 
 
 _KINDS: dict[str, type[Spec]] = {
     "sequence": SequenceExpect, "state": StateExpect, "error": ErrorExpect, "counter": CounterExpect,
-    "result": ResultExpect, "packet": PacketExpect,
+    "result": ResultExpect, "packet": PacketExpect, "listener": ListenerQueueExpect, "recv_q": ConnQueueExpect,
 }
 
 
 def _kind_of(value: Any) -> str | None:
     if isinstance(value, dict):
-        found = [k for k in _KINDS if k in value]
+        keys = set(value)
+        if "send_q" in keys:  # recv_q and send_q are one kind
+            keys = (keys - {"send_q"}) | {"recv_q"}
+        found = [k for k in _KINDS if k in keys]
         return found[0] if len(found) == 1 else None
     for k, cls in _KINDS.items():
         if isinstance(value, cls):
@@ -311,12 +428,18 @@ ExpectSpec = Annotated[
         Annotated[SequenceExpect, Tag("sequence")], Annotated[StateExpect, Tag("state")],
         Annotated[ErrorExpect, Tag("error")], Annotated[CounterExpect, Tag("counter")],
         Annotated[ResultExpect, Tag("result")], Annotated[PacketExpect, Tag("packet")],
+        Annotated[ListenerQueueExpect, Tag("listener")], Annotated[ConnQueueExpect, Tag("recv_q")],
     ],
     Discriminator(
         _kind_of, custom_error_type="expectation",
-        custom_error_message="expected a mapping with exactly one of: " + ", ".join(_KINDS),
+        custom_error_message="expected a mapping with exactly one of: " + ", ".join(_KINDS) + " (or send_q)",
     ),
 ]
+
+
+def needs_queue_samples(specs: Iterable[Any]) -> bool:
+    """Does any expectation read queue lengths (so the run must record queue samples)?"""
+    return any(isinstance(e, ListenerQueueExpect | ConnQueueExpect) for e in specs)
 
 
 def required_level(spec: Any) -> Level:
@@ -538,26 +661,154 @@ def _eval_result(ctx: _Context, spec: ResultExpect) -> Outcome:
     return Outcome(text, ok, f"it is {value!r}")
 
 
-def _eval_packet(ctx: _Context, spec: PacketExpect) -> Outcome:
-    rng = parse_range(spec.count)
-    what = spec.packet.describe()
-    text = f"packets {what}: " + ("never sent" if rng.lo == 0 and rng.hi == 0 else f"{rng.describe()} sent")
-    matcher = PacketMatcher(spec.packet, ctx.addresses)
+class _Seen:
+    """One sent packet as a packet expectation sees it."""
+
+    __slots__ = ("t", "pkt", "seq", "ack")
+
+    def __init__(self, t: float, pkt: Any, seq: int, ack: int) -> None:
+        self.t, self.pkt, self.seq, self.ack = t, pkt, seq, ack
+
+
+def _sent(ctx: _Context, match: PacketMatchSpec) -> list[_Seen]:
+    """Every sent packet matching ``match``, with its numbers as packets.txt shows them."""
+    from tcpsim.trace.tcpdump import TcpdumpFormatter
+    from tcpsim.wire.segment import Segment
+
+    matcher = PacketMatcher(match, ctx.addresses)
     tracker = FlowTracker() if matcher.needs_moments else None
-    apps = _recorded_app_resolver(ctx) if spec.packet.app is not None else None
-    hits: list[str] = []
+    apps = _recorded_app_resolver(ctx) if match.app is not None else None
+    numbers = TcpdumpFormatter()
+    out: list[_Seen] = []
     empty: frozenset[str] = frozenset()
     for r in ctx.records:
         if r[1] != PKT or r[3] != SEND:
             continue
         pkt = r[4]
+        seg = pkt.payload
+        seq = ack = 0
+        if isinstance(seg, Segment):
+            seq, ack, _ = numbers.numbers(pkt, seg)
         moments = tracker.observe(pkt) if tracker is not None else empty
         if matcher.matches(pkt, r[0], moments, apps):
-            hits.append(describe_packet(r[0], pkt))
+            out.append(_Seen(r[0], pkt, seq, ack))
+    return out
+
+
+def _received_ttl(ctx: _Context) -> dict[int, int]:
+    """id(segment or ICMP message) -> the TTL its packet had when first delivered to a host."""
+    out: dict[int, int] = {}
+    for r in ctx.records:
+        if r[1] == PKT and r[3] == RECV:
+            out.setdefault(id(r[4].payload), r[4].ttl)
+    return out
+
+
+def _option_tokens(text: str) -> list[tuple[str, str]]:
+    out = []
+    for part in text.split(","):
+        name, _, value = part.strip().partition(" ")
+        out.append((name, value.strip()))
+    return out
+
+
+def _options_ok(want: Any, seg: Any) -> bool:
+    from tcpsim.trace.tcpdump import format_options
+
+    have = _option_tokens(format_options(seg)) if format_options(seg) else []
+    if isinstance(want, list):
+        names = {n for n, _ in have}
+        return all(w in names for w in want)
+    expected = _option_tokens(want)
+    if len(expected) != len(have):
+        return False
+    # A name alone ("TS") takes any value; a name with a value must be exactly that.
+    return all(en == hn and (not ev or ev == hv) for (en, ev), (hn, hv) in zip(expected, have, strict=True))
+
+
+def _field_values(seen: _Seen, ttls: dict[int, int]) -> dict[str, Any]:
+    from tcpsim.trace.tcpdump import format_options
+    from tcpsim.wire.segment import Segment
+
+    pkt = seen.pkt
+    seg = pkt.payload
+    vals: dict[str, Any] = {"at": seen.t, "ttl": ttls.get(id(seg))}
+    if isinstance(seg, Segment):
+        vals.update(seq=seen.seq, ack=seen.ack, abs_seq=seg.seq, abs_ack=seg.ack, win=seg.window,
+                    len=len(seg.payload), to_port=seg.dport, from_port=seg.sport,
+                    options=format_options(seg))
+    return vals
+
+
+def _field_ok(key: str, want: Any, have: Any, seen: _Seen) -> bool:
+    if have is None:
+        return False
+    if key == "at":
+        t, tol = want
+        return bool(abs(have - t) <= tol + 1e-9)
+    if key == "options":
+        return _options_ok(want, seen.pkt.payload)
+    return bool(have == want)
+
+
+def _show_field(key: str, value: Any) -> str:
+    if key == "at":
+        if isinstance(value, tuple):
+            t, tol = value
+            return f"at {t:g} s" + (f" ± {tol * 1000:g} ms" if tol > 1e-6 else "")
+        return f"at {value:.6f} s"
+    if key == "options":
+        return f"options [{','.join(value) if isinstance(value, list) else value}]"
+    if key == "ttl" and value is None:
+        return "ttl: never received"
+    return f"{key} {value}"
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def _eval_packet(ctx: _Context, spec: PacketExpect) -> Outcome:
+    what = spec.packet.describe()
+    fields = spec.packet.fields()
+    want_text = ", ".join(_show_field(k, v) for k, v in fields.items())
+    ttls = _received_ttl(ctx) if "ttl" in fields else {}
+    if spec.times is not None:
+        seen = _sent(ctx, spec.packet.without_fields())
+        if fields:
+            seen = [p for p in seen if all(_field_ok(k, v, _field_values(p, ttls).get(k), p) for k, v in fields.items())]
+        want = [float(t) for t in spec.times]
+        got = [p.t for p in seen]
+        text = (f"packets {what}" + (f" with {want_text}" if fields else "") + " sent at "
+                + ", ".join(f"{t:g}" for t in want) + f" s (± {spec.tolerance * 1000:g} ms)")
+        ok = len(got) == len(want) and all(abs(a - b) <= spec.tolerance + 1e-9 for a, b in zip(got, want, strict=True))
+        shown = ", ".join(f"{t:.6g}" for t in got[:20]) + (" ..." if len(got) > 20 else "")
+        return Outcome(text, ok, f"{len(got)} sent, at {shown} s" if got else "none sent")
+    if fields and spec.count is None:
+        n = spec.nth or 1
+        seen = _sent(ctx, spec.packet.without_fields())
+        text = f"the {_ordinal(n)} packet {what} has {want_text}"
+        if len(seen) < n:
+            return Outcome(text, False, f"only {len(seen)} such packet(s) sent")
+        p = seen[n - 1]
+        vals = _field_values(p, ttls)
+        wrong = [k for k, v in fields.items() if not _field_ok(k, v, vals.get(k), p)]
+        got_text = ", ".join(_show_field(k, vals.get(k)) for k in fields)
+        return Outcome(text, not wrong, f"{got_text} ({describe_packet(p.t, p.pkt)})")
+    rng = parse_range(spec.count if spec.count is not None else ">= 1")
+    text = f"packets {what}" + (f" with {want_text}" if fields else "") + ": " + (
+        "never sent" if rng.lo == 0 and rng.hi == 0 else f"{rng.describe()} sent")
+    seen = _sent(ctx, spec.packet.without_fields() if fields else spec.packet)
+    hits = [p for p in seen if all(_field_ok(k, v, _field_values(p, ttls).get(k), p) for k, v in fields.items())]
     if rng.holds(len(hits)):
         return Outcome(text, True, f"{len(hits)}")
-    shown = "; ".join(hits[:3]) + (" ..." if len(hits) > 3 else "")
-    return Outcome(text, False, f"{len(hits)} sent" + (f": {shown}" if hits else ""))
+    shown = "; ".join(describe_packet(p.t, p.pkt) for p in hits[:3]) + (" ..." if len(hits) > 3 else "")
+    extra = ""
+    if fields and len(hits) < len(seen):
+        p = seen[0]
+        vals = _field_values(p, ttls)
+        extra = f"; the first without the fields had {', '.join(_show_field(k, vals.get(k)) for k in fields)}"
+    return Outcome(text, False, f"{len(hits)} sent" + (f": {shown}" if hits else "") + extra)
 
 
 def _recorded_app_resolver(ctx: _Context) -> Any:
@@ -590,9 +841,62 @@ def _recorded_app_resolver(ctx: _Context) -> Any:
     return apps
 
 
+def _queue_values(ctx: _Context, host: str, at: float, names: Any) -> dict[str, dict[str, int]]:
+    """The latest queue sample at or before ``at`` of each of ``host``'s connections/listeners chosen by ``names``."""
+    out: dict[str, dict[str, int]] = {}
+    for r in ctx.records:
+        if r[0] > at + 1e-9:
+            break
+        if r[1] == SAMPLE and r[2] == host and names(r[3]):
+            out.setdefault(r[3], {}).update({k: v for k, v in r[4].items()
+                                              if k in ("recv_q", "send_q", "syn_queue", "accept_queue")})
+    return out
+
+
+def _eval_listener_queue(ctx: _Context, spec: ListenerQueueExpect) -> Outcome:
+    addr = ctx.built.plan.hosts.get(spec.host, "")
+    name = f"{addr}:{spec.listener}>0.0.0.0:*"
+    vals = _queue_values(ctx, spec.host, spec.at, lambda n: n == name).get(name, {})
+    parts = []
+    ok = True
+    got = []
+    for key, label in (("syn_queue", "SYN queue"), ("accept_queue", "accept queue")):
+        want = getattr(spec, key)
+        if want is None:
+            continue
+        rng = parse_range(want)
+        have = vals.get(key, 0)
+        parts.append(f"{label} {rng.describe()}")
+        got.append(f"{label} {have}")
+        ok = ok and rng.holds(have)
+    text = f"at {_t(spec.at)}, {spec.host}'s listener on port {spec.listener} has " + ", ".join(parts)
+    return Outcome(text, ok, ", ".join(got))
+
+
+def _eval_conn_queue(ctx: _Context, spec: ConnQueueExpect) -> Outcome:
+    flt = _Filter.model_validate({"conn": spec.conn})
+    vals = _queue_values(ctx, spec.host, spec.at,
+                         lambda n: not n.endswith(">0.0.0.0:*") and ctx.belongs(spec.host, n, flt))
+    parts = []
+    got = []
+    ok = True
+    for key, label in (("recv_q", "Recv-Q"), ("send_q", "Send-Q")):
+        want = getattr(spec, key)
+        if want is None:
+            continue
+        rng = parse_range(want)
+        have = sum(v.get(key, 0) for v in vals.values())
+        parts.append(f"{label} {rng.describe()}")
+        got.append(f"{label} {have}")
+        ok = ok and rng.holds(have)
+    text = f"at {_t(spec.at)}, {spec.host}'s connections matching {spec.conn} have " + ", ".join(parts) + " bytes"
+    return Outcome(text, ok, ", ".join(got) + (f" ({len(vals)} connection(s) seen)" if vals else " (no connection seen)"))
+
+
 _CHECKS: dict[type, Any] = {
     StateExpect: _eval_state, SequenceExpect: _eval_sequence, ErrorExpect: _eval_error,
     CounterExpect: _eval_counter, ResultExpect: _eval_result, PacketExpect: _eval_packet,
+    ListenerQueueExpect: _eval_listener_queue, ConnQueueExpect: _eval_conn_queue,
 }
 
 

@@ -39,9 +39,11 @@ from tcpsim.scenario.events import (
     CrashEvent,
     EventSpec,
     HealEvent,
+    InjectEvent,
     KillEvent,
     PartitionEvent,
     RebootEvent,
+    SetRulesEvent,
     ShutdownEvent,
     StartEvent,
     SysctlEvent,
@@ -50,6 +52,7 @@ from tcpsim.scenario.events import (
 from tcpsim.scenario.expect import ExpectSpec, required_level
 from tcpsim.scenario.faults import FaultSpec
 from tcpsim.scenario.linkspec import DirectionSpec, GilbertSpec
+from tcpsim.scenario.rules import RuleSpec, rules_problems
 from tcpsim.scenario.script import ScriptSpec
 from tcpsim.scenario.tcpapps import (
     BulkSpec,
@@ -90,6 +93,7 @@ class HostSpec(_Spec):
         default_factory=dict,
         description="Overrides by their real names, e.g. net.ipv4.ip_default_ttl: 64.",
     )
+    rules: list[RuleSpec] = Field(default_factory=list, description="Filter rules for packets to this host, first match wins.")
 
     @field_validator("profile")
     @classmethod
@@ -105,9 +109,22 @@ class HostSpec(_Spec):
     def _null_sysctl(cls, value: Any) -> Any:
         return {} if value is None else value
 
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _null_rules(cls, value: Any) -> Any:
+        return [] if value is None else value
+
 
 class RouterSpec(_Spec):
-    """One router. No keys yet; a mapping form exists so that later keys fit."""
+    """One router, in the mapping form of ``routers:``."""
+
+    rules: list[RuleSpec] = Field(
+        default_factory=list, description="Filter rules for packets it forwards or receives, first match wins.")
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _null_rules(cls, value: Any) -> Any:
+        return [] if value is None else value
 
 
 def _routers_form(value: Any) -> str | None:
@@ -490,6 +507,7 @@ class Scenario(_Spec):
             if isinstance(app, VanishingClientSpec) and app.link is not None and app.link not in link_names:
                 out.append((("apps", i, "link"), f"unknown link {app.link!r} ({_known(link_names)})"))
         out.extend(self._host_problems())
+        out.extend(self._rules_problems(node_set))
         out.extend(self._event_problems(node_set, link_names, seen_apps))
         out.extend(self._fault_problems(node_set, seen_apps))
         out.extend(self._expect_problems(node_set, seen_apps))
@@ -503,6 +521,21 @@ class Scenario(_Spec):
                 message = sysctl_problem(spec.profile, key, value)
                 if message is not None:
                     yield ("hosts", h, "sysctl", key), message
+
+    def _rules_problems(self, nodes: set[str]) -> Iterator[Problem]:
+        for h, spec in self.hosts.items():
+            yield from rules_problems(("hosts", h, "rules"), spec.rules, nodes)
+        if isinstance(self.routers, dict):
+            for r, rspec in self.routers.items():
+                yield from rules_problems(("routers", r, "rules"), rspec.rules, nodes)
+
+    def rules_of(self, node: str) -> list[RuleSpec]:
+        """The filter rules a node starts with."""
+        if node in self.hosts:
+            return list(self.hosts[node].rules)
+        if isinstance(self.routers, dict) and node in self.routers:
+            return list(self.routers[node].rules)
+        return []
 
     def _tcp_apps(self, seen_apps: dict[str, int]) -> dict[str, int]:
         return {n: i for n, i in seen_apps.items() if isinstance(self.apps[i], TcpAppBase | SynFloodSpec | PortScanSpec)}
@@ -536,6 +569,19 @@ class Scenario(_Spec):
                     yield loc, f"unknown app {target!r} ({_known(apps)})"
                 elif target not in tcp_apps:
                     yield loc, f"{target!r} is a {self.apps[apps[target]].type} app; only TCP apps can be killed or started"
+            elif isinstance(ev, SetRulesEvent):
+                node, key = target.node, "router" if target.router is not None else "host"
+                if key == "router" and (node not in nodes or node in self.hosts):
+                    yield (*loc, key), f"unknown router {node!r} ({_known([n for n in nodes if n not in self.hosts])})"
+                elif key == "host" and node not in self.hosts:
+                    yield (*loc, key), f"unknown host {node!r} ({_known(hosts)})"
+                yield from rules_problems((*loc, "rules"), list(target.rules), nodes)
+            elif isinstance(ev, InjectEvent):
+                for key, name in target.node_refs():
+                    if key == "from" and name not in self.hosts:
+                        yield (*loc, key), f"unknown host {name!r} ({_known(hosts)})"
+                    elif key != "from" and name not in nodes:
+                        yield (*loc, key), f"unknown node {name!r} ({_known(nodes)}; or an IPv4 address)"
             elif isinstance(ev, PartitionEvent | HealEvent):
                 for j, name in enumerate(target):
                     if name not in links:

@@ -56,21 +56,26 @@ MOMENTS: tuple[str, ...] = (
     "keepalive-probe", "rst",
 )
 
-_FLAG_LETTERS = "FSRP.UEW"
-_FLAG_BITS = {"F": 0x01, "S": 0x02, "R": 0x04, "P": 0x08, ".": 0x10, "U": 0x20, "E": 0x40, "W": 0x80}
-FLAGS_HINT = ("TCP flags in tcpdump's letters, e.g. 'S', 'S.', 'F.', 'R', '.' (exactly these), "
-              "or with a leading '+' (at least these), e.g. '+F'")
+_FLAG_LETTERS = "FSRP.UEWA"  # tcpdump's letters, and A for ACK as hping3 and scapy spell it
+_FLAG_BITS = {"F": 0x01, "S": 0x02, "R": 0x04, "P": 0x08, ".": 0x10, "U": 0x20, "E": 0x40, "W": 0x80, "A": 0x10}
+FLAGS_HINT = ("TCP flags in tcpdump's letters: '.' or 'A' (ACK set, anything else allowed), 'S', 'F', 'R', 'P', ...; "
+              "'=' first for exactly these, e.g. '=.' (a bare ACK), '=S' (a SYN without ACK)")
 
 
 def parse_flags(text: str) -> tuple[int, bool]:
-    """``"S."`` -> (SYN|ACK, exact); ``"+F"`` -> (FIN, at-least)."""
-    body = text[1:] if text.startswith("+") else text
-    if not body or any(c not in _FLAG_LETTERS for c in body) or len(set(body)) != len(body):
+    """``"S."`` -> (SYN|ACK, at-least); ``"=S"`` -> (SYN, exact). ``"+F"`` is an older spelling of ``"F"``.
+
+    Without ``=``, the letters must be set and any other flag may be too, so
+    ``"."`` takes every segment with ACK (tcpdump's ``tcp[tcpflags] & tcp-ack != 0``).
+    """
+    exact = text.startswith("=")
+    body = text[1:] if text[:1] in ("+", "=") else text
+    if not body or any(c not in _FLAG_LETTERS for c in body) or len({_FLAG_BITS[c] for c in body}) != len(body):
         raise ValueError(f"expected {FLAGS_HINT}, got {text!r}")
     bits = 0
     for c in body:
         bits |= _FLAG_BITS[c]
-    return bits, not text.startswith("+")
+    return bits, exact
 
 
 def _check_flags(value: str) -> str:
@@ -83,26 +88,38 @@ def _check_flags(value: str) -> str:
 
 Flags = Annotated[str, AfterValidator(_check_flags)]
 
-_CONN = re.compile(r"^\s*([^:>\s]+):(\*|\d+)\s*>\s*([^:>\s]+):(\*|\d+)\s*$")
-CONN_HINT = "a connection such as 'client:*>server:80' (host name or address, ':', port; '*' for any)"
+_END = r"(\*|[^:<>\s]+:(?:\*|\d+))"
+_CONN = re.compile(rf"^\s*{_END}\s*(->|>|<-)\s*{_END}\s*$")
+CONN_HINT = ("a connection such as 'client:*>server:80' or 'client:*->server:80' (host name or address, ':', "
+             "port; '*' for any; '*:80<-*' names the remote end second)")
 
 
 def parse_conn(text: str) -> tuple[str, int | None, str, int | None]:
-    """``"client:*>server:80"`` -> ("client", None, "server", 80)."""
+    """``"client:*>server:80"`` -> ("client", None, "server", 80).
+
+    ``->`` is the same as ``>``; ``A<-B`` is ``B>A`` turned round, so the end
+    written first is still the first returned (the local end, for a host's
+    connections). A bare ``*`` is any address and any port.
+    """
     m = _CONN.match(text)
     if m is None:
         raise ValueError(f"expected {CONN_HINT}, got {text!r}")
-    a, pa, b, pb = m.groups()
-    ports: list[int | None] = []
-    for p in (pa, pb):
+    left, _arrow, right = m.groups()
+    out: list[str | int | None] = []
+    for end in (left, right):
+        if end == "*":
+            out += ["*", None]
+            continue
+        addr, _, p = end.rpartition(":")
         if p == "*":
-            ports.append(None)
-        else:
-            n = int(p)
-            if not 0 < n <= 65535:
-                raise ValueError(f"expected ports 1..65535 in {text!r}")
-            ports.append(n)
-    return a, ports[0], b, ports[1]
+            out += [addr, None]
+            continue
+        n = int(p)
+        if not 0 < n <= 65535:
+            raise ValueError(f"expected ports 1..65535 in {text!r}")
+        out += [addr, n]
+    a, pa, b, pb = out
+    return str(a), pa if isinstance(pa, int) else None, str(b), pb if isinstance(pb, int) else None
 
 
 def _check_conn(value: str) -> str:

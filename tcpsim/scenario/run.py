@@ -78,6 +78,7 @@ class RunResult:
                 "variant": self.variant,
                 "params": dict(b.scenario.params),
                 "faults": b.faults.results() if b.faults is not None else {},
+                "rules": b.rule_results(),
                 "expectations": [o.to_json() for o in b.outcomes or []],
                 "passed": b.passed,
             },

@@ -7,6 +7,14 @@ at the backlog (``inet_csk_reqsk_queue_is_full``); the accept queue is full
 when it holds more than the backlog (``sk_acceptq_is_full`` uses ``>``).
 With ``tcp_syncookies`` = 1 a full SYN queue answers with a cookie SYN-ACK and
 keeps nothing; with 2 every SYN gets a cookie (tcp_conn_request()).
+
+``counters`` are counted where Linux counts the /proc/net/netstat field named
+beside each (docs/summary.md has the table): ``listen_overflows``
+ListenOverflows, ``listen_drops`` ListenDrops, ``cookies_sent``
+SyncookiesSent, ``cookies_validated`` SyncookiesRecv (every valid cookie ACK,
+even one the full accept queue then drops), ``cookies_failed``
+SyncookiesFailed, ``syn_queue_full_drops`` TCPReqQFullDrop,
+``reqq_full_do_cookies`` TCPReqQFullDoCookies.
 """
 
 from __future__ import annotations
@@ -110,6 +118,7 @@ class Listener:
                 self.counters["listen_drops"] += 1
                 return SynDecision.DROP, None, None, None
             want_cookie = True
+            self.counters["reqq_full_do_cookies"] += 1  # Linux TCPReqQFullDoCookies (tcp_syn_flood_action)
         if self.accept_queue_full():
             self.counters["listen_overflows"] += 1
             self.counters["listen_drops"] += 1
@@ -160,6 +169,9 @@ class Listener:
         if mss is None:
             self.counters["cookies_failed"] += 1
             return None
+        # Linux's SyncookiesRecv counts every valid cookie (cookie_v4_check), before the
+        # accept queue is looked at; a full one then counts ListenOverflows as well.
+        self.counters["cookies_validated"] += 1
         if self.accept_queue_full():
             self.counters["listen_overflows"] += 1
             self.counters["listen_drops"] += 1
@@ -167,7 +179,6 @@ class Listener:
         wscale, sack_ok = (None, False)
         if seg.ts_ecr is not None:
             wscale, sack_ok = decode_ts(seg.ts_ecr)
-        self.counters["cookies_validated"] += 1
         child = Connection.from_cookie(self.cfg, self.laddr, raddr, seg, mss, wscale, sack_ok, now)
         first = child._take()
         out = child.on_segment(now, seg)

@@ -68,7 +68,8 @@ class Trace:
     summaries and sweeps work at the cheapest level.
     """
 
-    __slots__ = ("level", "records", "counters", "keep_packets", "keep_states", "keep_samples", "state_hooks",
+    __slots__ = ("level", "records", "counters", "keep_packets", "keep_states", "keep_samples", "keep_queues",
+                 "state_hooks",
                  "count_interval", "count_samples", "peaks", "_live", "_next_count", "max_count_samples")
 
     #: Callbacks every new Trace starts with in ``state_hooks``. Lets a caller that does
@@ -86,6 +87,10 @@ class Trace:
         self.keep_states = level >= Level.STATES
         self.keep_packets = level >= Level.PACKETS
         self.keep_samples = level >= Level.FULL
+        # Queue samples (SAMPLE records with recv_q / send_q for a connection, syn_queue /
+        # accept_queue for a listener, written when they change): at ``full``, or when asked
+        # for (a scenario's queue expectations), since they cost a comparison per TCP event.
+        self.keep_queues = self.keep_samples
         # State counts, kept at every level: per node, sockets in each COUNT_STATES state now,
         # and the most there ever were; sampled every ``count_interval`` seconds into
         # ``count_samples`` (COUNTS records). Sampling rides on state changes (no timer of its
@@ -151,6 +156,10 @@ class Trace:
     def sample(self, t: float, node: str, conn: str, values: dict[str, Any]) -> None:
         if self.keep_samples:
             self.records.append((t, SAMPLE, node, conn, values))
+
+    def queues(self, t: float, node: str, conn: str, values: dict[str, Any]) -> None:
+        """Queue lengths of a connection or listener that changed (see ``keep_queues``)."""
+        self.records.append((t, SAMPLE, node, conn, values))
 
     def node_event(self, t: float, node: str, event: str, detail: str = "") -> None:
         """A node-level event: crash, reboot, link down or up."""

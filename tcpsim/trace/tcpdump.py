@@ -159,7 +159,8 @@ class TcpdumpFormatter:
         line = f"IP {body}"
         return line if t is None else f"{t:.6f} {line}"
 
-    def _tcp(self, pkt: IPPacket, seg: Segment, update: bool) -> str:
+    def numbers(self, pkt: IPPacket, seg: Segment, update: bool = True) -> tuple[int, int, int]:
+        """(seq, ack, SACK base) as the line shows them: relative once the conversation is known."""
         seq, ack, flags = seg.seq, seg.ack, seg.flags
         sack_base = 0
         if not self.absolute and flags & ACK:
@@ -175,6 +176,11 @@ class TcpdumpFormatter:
                 seq = (seq - bases[me]) % _MOD
                 ack = (ack - bases[peer]) % _MOD
                 sack_base = bases[peer]
+        return seq, ack, sack_base
+
+    def _tcp(self, pkt: IPPacket, seg: Segment, update: bool) -> str:
+        flags = seg.flags
+        seq, ack, sack_base = self.numbers(pkt, seg, update)
         length = len(seg.payload)
         text = f"{pkt.src}.{seg.sport} > {pkt.dst}.{seg.dport}: Flags [{format_flags(flags)}]"
         if length > 0 or flags & (SYN | FIN | RST):

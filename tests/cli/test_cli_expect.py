@@ -61,7 +61,7 @@ def test_passing_run_prints_header_and_expectations(in_tmp: Path) -> None:
 def test_failing_expectation_exits_1_and_says_what_happened(in_tmp: Path) -> None:
     result = invoke("run", "tiny.yaml", "--variant", "three", "--no-plots")
     assert result.exit_code == 1
-    assert "  FAIL  user's result requests is 1\n        instead: it is 3\n" in result.stdout
+    assert "  FAIL  user's result requests is 1 -- observed: it is 3\n" in result.stdout
     assert (in_tmp / "runs" / "tiny@three" / "summary.json").exists()
     summary = json.loads((in_tmp / "runs" / "tiny@three" / "summary.json").read_text())
     assert summary["passed"] is False and summary["variant"] == "three"
@@ -71,7 +71,7 @@ def test_quiet_prints_only_failures(in_tmp: Path) -> None:
     assert invoke("run", "tiny.yaml", "-q", "--no-plots").stdout == ""
     result = invoke("run", "tiny.yaml", "-q", "--set", "requests=2", "--no-plots")
     assert result.exit_code == 1
-    assert result.stdout == "  FAIL  user's result requests is 1\n        instead: it is 2\n"
+    assert result.stdout == "  FAIL  user's result requests is 1 -- observed: it is 2\n"
 
 
 @pytest.mark.parametrize(("args", "expected"), [

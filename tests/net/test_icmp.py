@@ -11,6 +11,7 @@ from tcpsim.wire import (
     ICMP_TIME_EXCEEDED,
     IPPROTO_ICMP,
     IPPROTO_TCP,
+    RST,
     ICMPMessage,
     IPPacket,
 )
@@ -120,11 +121,17 @@ def test_router_answers_pings_to_any_of_its_addresses() -> None:
     assert p_near.lines[1] == f"64 bytes from {near}: icmp_seq=1 ttl=64 time=2.00 ms"
 
 
-def test_router_drops_tcp_for_itself() -> None:
+def test_router_answers_tcp_for_itself_with_a_rst() -> None:
+    """A router listens on no port: an ACK to its address gets <SEQ=SEG.ACK><CTL=RST> (RFC 9293 §3.10.7.1)."""
     sim, h1, _, _, links = chain(1, P)
+    sink = Sink(h1)
     send_at(sim, h1, links[0].addr_b, 0.0, 1)
     sim.run()
-    assert sim.trace.counters[("r1", "drop:noproto")] == 1
+    assert sim.trace.counters.get(("r1", "drop:noproto"), 0) == 0
+    [(_, pkt)] = sink.got
+    rst = pkt.payload
+    assert (pkt.src, pkt.ttl) == (links[0].addr_b, 64)
+    assert (rst.sport, rst.dport, rst.seq, rst.ack, rst.flags, rst.window) == (80, 40000, 1, 0, RST, 0)
 
 
 def test_host_drops_not_for_me_and_noproto() -> None:

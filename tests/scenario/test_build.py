@@ -166,7 +166,18 @@ def test_every_construct_has_a_doc_example() -> None:
     assert set(ACTIONS) <= {k for e in events for k in e}
     assert {"drop", "delay", "duplicate", "corrupt"} <= {f.get("action", "drop") for f in faults}
     assert set(MOMENTS) <= moments
-    assert {"state", "sequence", "error", "counter", "result", "packet"} <= {k for e in expects for k in e}
+    assert {"state", "sequence", "error", "counter", "result", "packet", "listener", "recv_q", "send_q"} <= {
+        k for e in expects for k in e}
+    from tcpsim.net.firewall import REJECT_WITH
+    from tcpsim.scenario.expect import FIELD_KEYS
+
+    rules = [r for d in docs for spec in (d["routers"].values() if isinstance(d.get("routers"), dict) else [])
+             for r in (spec or {}).get("rules") or []]
+    rules += [r for e in events if "set_rules" in e for r in e["set_rules"]["rules"]]
+    assert set(REJECT_WITH) <= {r.get("with") for r in rules} and {"accept", "drop", "reject"} <= {r["action"] for r in rules}
+    fields = {k for e in expects if "packet" in e for k in e["packet"]}
+    assert set(FIELD_KEYS) - {"from_port"} <= fields
+    assert any("times" in e for e in expects) and any("nth" in e for e in expects)
     assert any("lasted" in e for e in expects) and any("params" in d for d in docs) and any("variants" in d for d in docs)
 
 

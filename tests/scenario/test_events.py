@@ -158,8 +158,8 @@ expect:
      "see docs/profiles.md for the knobs and their real names)"),
     ("  - {at: 1s, link: core, set: {}}\n", "ev.yaml:13: events[0]: set: expected at least one link key to change (loss, delay, bandwidth, ...)"),
     ("  - {at: 40s, crash: server}\n", "ev.yaml:13: events[0].at: at 40 s is not before the end of the run (until: 30 s); the event would never happen"),
-    ("  - {at: 1s}\n", "ev.yaml:13: events[0]: expected a mapping with at: and exactly one action: crash, reboot, shutdown, kill, start, link_down, link_up, partition, heal, link, sysctl"),
-    ("  - {at: 1s, crash: server, kill: p}\n", "ev.yaml:13: events[0]: expected a mapping with at: and exactly one action: crash, reboot, shutdown, kill, start, link_down, link_up, partition, heal, link, sysctl"),
+    ("  - {at: 1s}\n", "ev.yaml:13: events[0]: expected a mapping with at: and exactly one action: crash, reboot, shutdown, kill, start, link_down, link_up, partition, heal, link, sysctl, set_rules, inject"),
+    ("  - {at: 1s, crash: server, kill: p}\n", "ev.yaml:13: events[0]: expected a mapping with at: and exactly one action: crash, reboot, shutdown, kill, start, link_down, link_up, partition, heal, link, sysctl, set_rules, inject"),
     ("  - {at: 1s, crash: server, grace: 1s}\n", "ev.yaml:13: events[0].grace: unknown key 'grace' (expected one of: at, crash)"),
     ("  - {at: 1s, reboot: server, restart_apps: [p]}\n", "ev.yaml:13: events[0].restart_apps[0]: 'p' is not a TCP app on server (none defined)"),
 ])

@@ -110,7 +110,7 @@ def test_a_failed_expectation_fails_the_run_but_not_the_others() -> None:
     ("{app: ghost, error: ETIMEDOUT}", "e.yaml:13: expect[0].app: unknown app 'ghost' (expected one of: refused, user, web)"),
     ("{app: user, error: timeout}", "e.yaml:13: expect[0].error: expected an errno name such as ETIMEDOUT or ECONNRESET, got 'timeout'"),
     ("{host: nowhere, counter: send, value: 1}", "e.yaml:13: expect[0].host: unknown node 'nowhere' (expected one of: client, server)"),
-    ("{app: user}", "e.yaml:13: expect[0]: expected a mapping with exactly one of: sequence, state, error, counter, result, packet"),
+    ("{app: user}", "e.yaml:13: expect[0]: expected a mapping with exactly one of: sequence, state, error, counter, result, packet, listener, recv_q (or send_q)"),
     ("{packet: {from: ghost}}", "e.yaml:13: expect[0].packet.from: unknown node 'ghost' (expected one of: client, server; or an IPv4 address)"),
 ])
 def test_bad_expectations_are_one_located_line(expect: str, expected: str) -> None:

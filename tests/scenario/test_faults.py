@@ -157,9 +157,10 @@ def test_a_new_syn_starts_a_new_use_of_the_4_tuple() -> None:
 
 
 def test_flag_and_conn_parsing() -> None:
-    assert parse_flags("S.") == (SYN | ACK, True)
+    assert parse_flags("S.") == (SYN | ACK, False)
+    assert parse_flags("=S.") == (SYN | ACK, True)
     assert parse_flags("+F") == (FIN, False)
-    for bad in ("", "+", "SS", "X", "s"):
+    for bad in ("", "+", "=", "SS", "X", "s", "=+S"):
         with pytest.raises(ValueError):
             parse_flags(bad)
     assert parse_conn("client:*>server:80") == ("client", None, "server", 80)
@@ -171,7 +172,7 @@ def test_flag_and_conn_parsing() -> None:
 @pytest.mark.parametrize(("rule", "expected"), [
     ("{action: delay}", "f.yaml:12: faults[0]: action: delay needs delay: (how long to hold the packet), e.g. delay: 200ms"),
     ("{action: drop, delay: 1s}", "f.yaml:12: faults[0]: delay: only means something with action: delay or duplicate, not drop"),
-    ("{flags: SA}", "f.yaml:12: faults[0].flags: expected TCP flags in tcpdump's letters, e.g. 'S', 'S.', 'F.', 'R', '.' (exactly these), or with a leading '+' (at least these), e.g. '+F', got 'SA'"),
+    ("{flags: SX}", "f.yaml:12: faults[0].flags: expected TCP flags in tcpdump's letters: '.' or 'A' (ACK set, anything else allowed), 'S', 'F', 'R', 'P', ...; '=' first for exactly these, e.g. '=.' (a bare ACK), '=S' (a SYN without ACK), got 'SX'"),
     ("{moment: fin-ack}", "f.yaml:12: faults[0].moment: expected one of: handshake-syn, handshake-synack, handshake-ack, first-data, fin, final-ack, keepalive-probe, rst; got 'fin-ack'"),
     ("{from: nowhere}", "f.yaml:12: faults[0].from: unknown node 'nowhere' (expected one of: client, server; or an IPv4 address)"),
     ("{app: ghost}", "f.yaml:12: faults[0].app: unknown app 'ghost' (expected one of: user, web)"),

@@ -20,7 +20,7 @@ REQUIRED = {
     "syn-flood-syncookies", "syn-flood-windows", "unreachable-server", "port-scan", "connection-refused",
     "peer-crash-keepalive", "peer-reboot", "vanishing-clients", "vanishing-clients-close-wait",
     "time-wait-exhaustion", "server-restart", "killed-load-tester", "ping-ttl", "traceroute",
-    "lossy-transfer",
+    "lossy-transfer", "keepalive-icmp-unreachable", "firewall-reject", "stray-segments",
 }
 
 

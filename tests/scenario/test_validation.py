@@ -187,7 +187,7 @@ BAD = [
     ("routers not a list", "name: x\nhosts:\n  a: {}\nrouters: r1\n",
      "bad.yaml:4: routers: expected a list of router names or a mapping of name -> {}"),
     ("router keys", "name: x\nhosts:\n  a: {}\nrouters:\n  r1: {x: 1}\n",
-     "bad.yaml:5: routers.r1.x: unknown key 'x' (no keys are allowed here)"),
+     "bad.yaml:5: routers.r1.x: unknown key 'x' (expected one of: rules)"),
     ("bad host name", "name: x\nhosts:\n  1a: {}\n",
      "bad.yaml:3: hosts['1a']: expected a name of letters, digits, '_', '-' and '.', starting with a letter or '_', got '1a'"),
     ("bad address", "name: x\nhosts:\n  a: {address: 300.1.1.1}\n",

@@ -52,6 +52,24 @@ def test_cookie_ack_is_validated_into_an_established_child() -> None:
     assert lst.counters["cookies_validated"] == 1
 
 
+def test_a_valid_cookie_counts_as_received_even_when_the_accept_queue_then_drops_it() -> None:
+    """Linux counts SyncookiesRecv in cookie_v4_check(), before tcp_v4_syn_recv_sock() finds the
+    accept queue full (ListenOverflows, ListenDrops); TCPReqQFullDoCookies counts every cookie SYN."""
+    lst = Listener(plain(syncookies=2), LOCAL, 80, 0, KEY)
+    lst.listen()
+    _, _, _, r1 = lst.on_segment(1.0, "192.0.2.7", syn(99, isn=777), 1)
+    _, _, _, r2 = lst.on_segment(1.0, "192.0.2.7", syn(98, isn=555), 1)
+    assert r1 is not None and r2 is not None
+    d, child, _, _ = lst.on_segment(2.0, "192.0.2.7", Segment(99, 80, 778, r1.seq + 1, ACK, 64240), 1)
+    assert d is SynDecision.COOKIE_CHILD and child is not None
+    lst.established(child)
+    d, _, _, _ = lst.on_segment(2.0, "192.0.2.7", Segment(98, 80, 556, r2.seq + 1, ACK, 64240), 1)
+    assert d is SynDecision.DROP
+    assert {k: lst.counters[k] for k in ("cookies_sent", "reqq_full_do_cookies", "cookies_validated",
+                                         "listen_overflows", "listen_drops")} == {
+        "cookies_sent": 2, "reqq_full_do_cookies": 2, "cookies_validated": 2, "listen_overflows": 1, "listen_drops": 1}
+
+
 def test_forged_or_stale_cookie_gets_rst() -> None:
     lst = Listener(plain(syncookies=2), LOCAL, 80, 4, KEY)
     lst.listen()
