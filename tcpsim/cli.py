@@ -536,7 +536,7 @@ def sweep(sweep_file: str, out: Path | None, jobs: int | None, dask_address: str
 
 
 def _where_options(wheres: Sequence[str]) -> dict[str, Any]:
-    import yaml
+    from tcpsim.scenario.yamlread import load_value
 
     out: dict[str, Any] = {}
     for text in wheres:
@@ -544,9 +544,9 @@ def _where_options(wheres: Sequence[str]) -> dict[str, Any]:
         if not eq or not name.strip():
             raise _Fail(f"--where {text!r}: expected PARAM=VALUE, e.g. --where syncookies=1")
         try:
-            out[name.strip()] = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError:
-            raise _Fail(f"--where {name}: {raw!r} is not a valid value") from None
+            out[name.strip()] = load_value(raw, f"--where {name.strip()}") if raw.strip() else ""
+        except ValueError as exc:
+            raise _Fail(str(exc)) from None
     return out
 
 

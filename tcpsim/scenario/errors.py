@@ -122,16 +122,15 @@ class Document:
 
 
 def _scalar_value(node: yaml.Node) -> Any:
-    """A key node's value as the constructor made it (so the key ``1`` matches the int 1)."""
+    """A key node's value as the loader made it (so the key ``1`` matches the int 1)."""
+    from tcpsim.scenario.yamlread import scalar_value
+
     if not isinstance(node, yaml.ScalarNode):
         return None
-    loader = yaml.SafeLoader("")
     try:
-        return loader.construct_object(node, deep=True)
-    except yaml.YAMLError:
+        return scalar_value(node)
+    except ValueError:
         return node.value
-    finally:
-        loader.dispose()
 
 
 # -- the pydantic side ---------------------------------------------------------------------

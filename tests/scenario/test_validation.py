@@ -146,9 +146,9 @@ BAD = [
      "bad.yaml:2: invalid YAML: expected a single document in the stream but found another document"),
     ("empty file", "", "bad.yaml:1: empty file; expected a mapping with at least name and hosts"),
     ("not a mapping", "- a\n- b\n", "bad.yaml:1: expected a mapping (name:, hosts:, links:, ...) at the top, got a list"),
-    ("duplicate key", "name: x\nhosts:\n  a: {}\n  a: {}\n", "bad.yaml:4: duplicate key 'a' (first given on line 3)"),
+    ("duplicate key", "name: x\nhosts:\n  a: {}\n  a: {}\n", "bad.yaml:4: hosts.a: duplicate key 'a' (first given on line 3)"),
     ("duplicate key in flow", "name: x\nhosts:\n  a: {address: 192.0.2.1, address: 192.0.2.2}\n",
-     "bad.yaml:3: duplicate key 'address' (first given on line 3)"),
+     "bad.yaml:3: hosts.a.address: duplicate key 'address' (first given on line 3)"),
     ("typo beats the missing key it causes", "name: x\nhost:\n  a: {}\n",
      "bad.yaml:2: host: unknown key 'host' (did you mean 'hosts'? expected one of: apps, description, events, "
      "expect, faults, hosts, lesson, links, name, params, routers, routing, seed, trace, until, variants)"),
