@@ -23,7 +23,7 @@ import yaml
 from pydantic import BaseModel, Discriminator, Tag, ValidationError
 from pydantic.fields import FieldInfo
 
-from tcpsim.scenario.units import describe
+from tcpsim.scenario.units import describe, quote
 
 Loc = tuple[str | int, ...]
 
@@ -43,11 +43,13 @@ class ScenarioError(Exception):
         message: what was expected, without the location.
     """
 
-    def __init__(self, file: str, yaml_path: str, message: str, line: int | None = None) -> None:
+    def __init__(self, file: str, yaml_path: str, message: str, line: int | None = None, *,
+                 param: str | None = None) -> None:
         self.file = file
         self.yaml_path = yaml_path
         self.message = message
         self.line = line
+        self.param = param  # the ``${param}`` whose value was wrong, if one was
         super().__init__(str(self))
 
     @property
@@ -57,7 +59,7 @@ class ScenarioError(Exception):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Sweep workers send these across processes: rebuild from the constructor's arguments.
-        return (type(self), (self.file, self.yaml_path, self.message, self.line))
+        return (_rebuild, (type(self), self.file, self.yaml_path, self.message, self.line, self.param))
 
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
@@ -66,19 +68,28 @@ class ScenarioError(Exception):
         return " ".join(text.split())
 
 
+def _rebuild(cls: Any, file: str, yaml_path: str, message: str, line: int | None, param: str | None) -> Any:
+    return cls(file, yaml_path, message, line, param=param)
+
+
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+_KEY_LIMIT = 200  # a key longer than this is shown cut, so a hostile key cannot make the line huge
 
 
 def format_path(loc: Loc) -> str:
     """``('links', 1, 'b')`` -> ``links[1].b``; keys that are not plain words are quoted."""
     out = ""
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
-        elif _IDENT.match(part):
+        elif isinstance(part, str) and _IDENT.match(part) and len(part) <= _KEY_LIMIT:
             out += f".{part}" if out else part
-        else:
-            out += f"[{part!r}]"
+        elif isinstance(part, str):
+            out += f"[{quote(part, _KEY_LIMIT)}]"
+        else:  # a YAML key that is a float, a boolean or null
+            out += f"[{describe(part)}]"
     return out
 
 
@@ -320,6 +331,8 @@ def translate(model: type[BaseModel], error: Any) -> tuple[Loc, str]:
         message = f"missing required key (expected one of: {', '.join(walk.tags)})"
     elif kind in _KIND_WORDS:
         message = f"expected {_KIND_WORDS[kind]}, got {got}"
+    elif kind == "finite_number":
+        message = f"expected a finite number, got {got}"
     elif kind == "literal_error":
         message = f"expected one of: {_tags(ctx.get('expected', ''))}; got {got}"
     elif kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
@@ -340,7 +353,7 @@ def translate(model: type[BaseModel], error: Any) -> tuple[Loc, str]:
     else:
         # Our own PydanticCustomErrors already say what was expected.
         message = str(error["msg"])
-        if kind not in ("duration", "bandwidth", "size", "probability", "name", "ipv4", "sysctl", "routers"):
+        if kind not in ("duration", "bandwidth", "size", "probability", "number", "name", "ipv4", "sysctl", "routers"):
             message = message[:1].lower() + message[1:]
     return tuple(path), message
 

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from tcpsim.scenario.errors import Document, ScenarioError, format_path
 from tcpsim.scenario.model import Scenario
 from tcpsim.scenario.params import Substituted, substitute
+from tcpsim.scenario.units import describe
 from tcpsim.scenario.yamlread import compose, construct
 
 
@@ -75,7 +76,8 @@ def _with_source(err: ScenarioError, filled: Substituted) -> ScenarioError:
     if name is None:
         return err
     value = filled.values.get(name)
-    return ScenarioError(err.file, err.yaml_path, f"{err.message} (from ${{{name}}} = {value!r})", err.line)
+    return ScenarioError(err.file, err.yaml_path, f"{err.message} (from ${{{name}}} = {describe(value)})", err.line,
+                         param=name)
 
 
 def load_text(text: str, file: str = "<string>", *, default_name: str | None = None,

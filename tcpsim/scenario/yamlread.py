@@ -95,22 +95,39 @@ for _tag, _regexp, _first in (
     _Resolver.add_implicit_resolver(_tag, _regexp, _first)
 
 
-class _Problem(Exception):
-    def __init__(self, node: Node | None, path: tuple[Any, ...], message: str) -> None:
-        self.node, self.path, self.message = node, path, message
-
-
-class _Composer(Reader, Scanner, Parser, Composer, _Resolver):
-    """PyYAML's reading stages, with a composer that keeps the limits.
-
-    Composition is the one place where aliases are resolved and nesting
-    happens, so both are bounded here, before any Python object exists.
-    """
+class _PyEvents(Reader, Scanner, Parser):
+    """PyYAML's pure-Python event stream (used when libyaml is not there)."""
 
     def __init__(self, text: str) -> None:
         Reader.__init__(self, text)
         Scanner.__init__(self)
         Parser.__init__(self)
+
+
+def _event_source(text: str) -> Any:
+    try:
+        from yaml._yaml import CParser
+    except ImportError:  # PyYAML built without libyaml
+        return _PyEvents(text)
+    return CParser(text)
+
+
+class _Problem(Exception):
+    def __init__(self, node: Node | None, path: tuple[Any, ...], message: str) -> None:
+        self.node, self.path, self.message = node, path, message
+
+
+class _Composer(Composer, _Resolver):
+    """PyYAML's composer over a stream of parser events, keeping the limits.
+
+    Composition is the one place where aliases are resolved and nesting
+    happens, so both are bounded here, before any Python object exists. The
+    events come from libyaml when PyYAML has it (30,000 lines in a second
+    rather than a minute), else from PyYAML's own reader, scanner and parser.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._events: Any = _event_source(text)
         Composer.__init__(self)
         _Resolver.__init__(self)
         self._path: list[Any] = []
@@ -118,6 +135,18 @@ class _Composer(Reader, Scanner, Parser, Composer, _Resolver):
         self._sizes: dict[int, int] = {}  # id -> node count, for the expansion budget
         self._aliases = 0
         self._alias_nodes = 0
+
+    def check_event(self, *choices: Any) -> bool:
+        return bool(self._events.check_event(*choices))
+
+    def peek_event(self) -> Any:
+        return self._events.peek_event()
+
+    def get_event(self) -> Any:
+        return self._events.get_event()
+
+    def dispose(self) -> None:
+        self._events.dispose()
 
     def compose_node(self, parent: Node | None, index: Any) -> Node:
         if self.check_event(AliasEvent):
@@ -237,6 +266,12 @@ def compose(text: str, file: str) -> Node | None:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         what = " ".join(p for p in (exc.context, exc.problem) if p)
+        if mark is not None and "cannot start any token" in what:
+            # libyaml does not say which character; a tab is by far the most common one.
+            lines = text.split("\n")
+            row = lines[mark.line] if mark.line < len(lines) else ""
+            if mark.column < len(row):
+                what += f" ({row[mark.column]!r}" + ("; indent with spaces)" if row[mark.column] == "\t" else ")")
         raise ScenarioError(file, "", f"invalid YAML: {what}", line) from None
     except yaml.YAMLError as exc:
         raise ScenarioError(file, "", f"invalid YAML: {exc}", None) from None
