@@ -293,10 +293,17 @@ def list_() -> None:
 
 
 @cli.command()
-def schema() -> None:
-    """Print the JSON schema of scenario files."""
+@click.option("--ranges", is_flag=True,
+              help="Print the range of every numeric key as a Markdown table (docs/scenario-format.md).")
+def schema(ranges: bool) -> None:
+    """Print the JSON schema of scenario files (each number's range as minimum/maximum)."""
     from tcpsim.scenario.model import Scenario
 
+    if ranges:
+        from tcpsim.scenario.ranges import ranges_markdown
+
+        click.echo(ranges_markdown(Scenario.model_json_schema()), nl=False)
+        return
     click.echo(json.dumps(Scenario.model_json_schema(), indent=2))
 
 

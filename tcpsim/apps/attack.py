@@ -119,7 +119,7 @@ def parse_ports(spec: str | int | list[int]) -> list[int]:
         for part in spec.replace(" ", "").split(","):
             m = re.fullmatch(r"([0-9]{1,5})(?:-([0-9]{1,5}))?", part)
             if m is None:
-                raise ValueError(f"expected ports such as '20-25,80' (each 1..65535), got {_cut(spec)}")
+                raise ValueError(f"expected ports such as '20-25,80' (each 1..65535), got {_cut(repr(spec))}")
             a = int(m.group(1))
             b = int(m.group(2)) if m.group(2) is not None else a
             if a > b:

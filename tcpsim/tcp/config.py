@@ -255,8 +255,9 @@ RANGES: dict[str, tuple[float, float]] = {
     "orphan_retries": (0, 255),
     "time_wait": (0.0, _TIME_MAX),
     "fin_timeout": (0.0, _TIME_MAX),
-    "keepalive_time": (1.0, 32767.0),     # TCP_KEEPIDLE: 1..MAX_TCP_KEEPIDLE (32767 s)
-    "keepalive_intvl": (1.0, 32767.0),    # TCP_KEEPINTVL: 1..MAX_TCP_KEEPINTVL
+    # At least 1 s as for TCP_KEEPIDLE/TCP_KEEPINTVL (the sysctls take no upper bound from Linux).
+    "keepalive_time": (1.0, _TIME_MAX),
+    "keepalive_intvl": (1.0, _TIME_MAX),
     "keepalive_probes": (1, 127),         # TCP_KEEPCNT: 1..MAX_TCP_KEEPCNT
     "max_syn_backlog": (0, _INT_MAX),
     "somaxconn": (0, _INT_MAX),
@@ -367,6 +368,27 @@ def _show(v: Any) -> str:
     return str(v)
 
 
+def _range_text(k: Knob) -> str:
+    """The range column of docs/profiles.md, from ``RANGES`` (what ``make_config`` checks)."""
+    current = getattr(PROFILES["linux"], k.field)
+    if isinstance(current, bool):
+        return "0, 1"
+    if isinstance(current, str):
+        return "a name"
+    if k.field == "delack_min":
+        return "0..10000000 s (TcpDelAckTicks: 0..6 ticks of 100 ms)"
+    lo, hi = RANGES.get(k.field, (0, _INT_MAX))
+    unit = " s" if isinstance(current, float) else ""
+    text = f"{_show(lo)}..{_show(hi)}{unit}"
+    if k.field in ("rmem", "wmem"):
+        text += " each, min <= default <= max"
+    if k.field == "local_port_range":
+        text += ", low <= high"
+    if any(n in _MILLISECOND_NAMES for n in k.names):
+        text += " (ms under the Windows name)"
+    return text
+
+
 def profiles_markdown() -> str:
     """The knob reference, generated from ``KNOBS`` and ``PROFILES`` (docs/profiles.md)."""
     names = list(PROFILES)
@@ -380,14 +402,15 @@ def profiles_markdown() -> str:
         "milliseconds in the registry (`KeepAliveTime`, `KeepAliveInterval`, `TcpInitialRTT`) are",
         "given in milliseconds too and converted. `msl` sets TIME_WAIT to 2*MSL.",
         "",
-        "| knob (real names) | meaning | " + " | ".join(names) + " | source |",
-        "|---|---|" + "---|" * len(names) + "---|",
+        "| knob (real names) | meaning | range | " + " | ".join(names) + " | source |",
+        "|---|---|---|" + "---|" * len(names) + "---|",
     ]
     for k in KNOBS:
         if k.field == "msl":
             continue
         vals = [_show(getattr(PROFILES[n], k.field)) for n in names]
-        lines.append(f"| {', '.join(f'`{n}`' for n in k.names)} | {k.meaning} | " + " | ".join(vals) + f" | {k.source} |")
+        lines.append(f"| {', '.join(f'`{n}`' for n in k.names)} | {k.meaning} | {_range_text(k)} | "
+                     + " | ".join(vals) + f" | {k.source} |")
     lines += [
         "",
         "## What the profiles give",
