@@ -64,8 +64,9 @@ class ScenarioError(Exception):
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         text = f"{where}: {self.yaml_path}: {self.message}" if self.yaml_path else f"{where}: {self.message}"
-        # One line, whatever the message carried in (YAML problems can span lines).
-        return " ".join(text.split())
+        # One line, whatever the message carried in (YAML problems can span lines), and every quoted
+        # value cut: a message may quote what the user wrote, and that may be a megabyte.
+        return _LONG_QUOTE.sub(_cut_quote, " ".join(text.split()))
 
 
 def _rebuild(cls: Any, file: str, yaml_path: str, message: str, line: int | None, param: str | None) -> Any:
@@ -73,6 +74,11 @@ def _rebuild(cls: Any, file: str, yaml_path: str, message: str, line: int | None
 
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_LONG_QUOTE = re.compile(r"'([^']{40})([^']{21,})'")
+
+
+def _cut_quote(m: re.Match[str]) -> str:
+    return f"'{m.group(1)}'... ({len(m.group(1)) + len(m.group(2))} characters)"
 
 
 _KEY_LIMIT = 200  # a key longer than this is shown cut, so a hostile key cannot make the line huge
