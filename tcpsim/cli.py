@@ -104,15 +104,22 @@ def _load(spec: str, sets: Sequence[str] = (), variant: str | None = None) -> An
     from tcpsim.scenario.params import parse_set
 
     overrides: dict[str, Any] = {}
+    flags: dict[str, str] = {}
     for text in sets:
         try:
             name, value = parse_set(text)
         except ValueError as exc:
             raise _Fail(str(exc)) from None
         overrides[name] = value
+        flags[name] = text.strip()
     try:
         return load(spec, set=overrides, variant=variant)
     except ScenarioError as exc:
+        if exc.param in flags:
+            # The value came from the command line: say so first, the file only shows ${name}.
+            flag = flags[exc.param]
+            flag = flag if len(flag) <= 50 else flag[:50] + "..."
+            raise _Fail(f"--set {flag}: {exc}") from None
         raise _Fail(str(exc)) from None
 
 
@@ -138,7 +145,7 @@ def _view_options(fn: Any) -> Any:
 
 @cli.command()
 @click.argument("scenario")
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Override the scenario's seed.")
+@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=None, help="Override the scenario's seed.")
 @click.option("--until", type=_DurationType(), default=None, help="Override the simulated end time (e.g. 30s).")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output directory (default: runs/<scenario-name>).")
@@ -154,6 +161,8 @@ def run(scenario: str, seed: int | None, until: float | None, out: Path | None, 
     from tcpsim import api
 
     model = _load(scenario, sets, variant)
+    if out is not None:
+        _check_out(out)
     if not quiet:
         click.echo(_header(model, variant))
     try:
@@ -173,6 +182,16 @@ def run(scenario: str, seed: int | None, until: float | None, out: Path | None, 
         click.echo("\n".join(_expectation_lines(outcomes, failures_only=True)))
     if not done.ok:
         raise click.exceptions.Exit(1)
+
+
+def _check_out(out: Path) -> None:
+    """``--out`` under a file can never be made: say so before running (bad input, exit 2)."""
+    for parent in (out, *out.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                what = "is a file" if parent == out else f"is inside {parent}, which is a file"
+                raise _Fail(f"--out {out}: {what}, not a directory")
+            return
 
 
 def _header(scn: Any, variant: str | None) -> str:
@@ -273,10 +292,17 @@ def list_() -> None:
 
 
 @cli.command()
-def schema() -> None:
-    """Print the JSON schema of scenario files."""
+@click.option("--ranges", is_flag=True,
+              help="Print the range of every numeric key as a Markdown table (docs/scenario-format.md).")
+def schema(ranges: bool) -> None:
+    """Print the JSON schema of scenario files (each number's range as minimum/maximum)."""
     from tcpsim.scenario.model import Scenario
 
+    if ranges:
+        from tcpsim.scenario.ranges import ranges_markdown
+
+        click.echo(ranges_markdown(Scenario.model_json_schema()), nl=False)
+        return
     click.echo(json.dumps(Scenario.model_json_schema(), indent=2))
 
 
@@ -535,7 +561,7 @@ def sweep(sweep_file: str, out: Path | None, jobs: int | None, dask_address: str
 
 
 def _where_options(wheres: Sequence[str]) -> dict[str, Any]:
-    import yaml
+    from tcpsim.scenario.yamlread import load_value
 
     out: dict[str, Any] = {}
     for text in wheres:
@@ -543,9 +569,9 @@ def _where_options(wheres: Sequence[str]) -> dict[str, Any]:
         if not eq or not name.strip():
             raise _Fail(f"--where {text!r}: expected PARAM=VALUE, e.g. --where syncookies=1")
         try:
-            out[name.strip()] = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError:
-            raise _Fail(f"--where {name}: {raw!r} is not a valid value") from None
+            out[name.strip()] = load_value(raw, f"--where {name.strip()}") if raw.strip() else ""
+        except ValueError as exc:
+            raise _Fail(str(exc)) from None
     return out
 
 

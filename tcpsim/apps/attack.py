@@ -12,6 +12,7 @@ SYN-ACK is answered with a RST: the host's TCP has no connection for it.
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import TYPE_CHECKING, Any
 
 from tcpsim.apps.base import AppBody, TcpApp, fmt_time
@@ -108,24 +109,37 @@ def parse_ports(spec: str | int | list[int]) -> list[int]:
         items = []
         for p in spec:
             if isinstance(p, bool) or not isinstance(p, int):
-                raise ValueError(f"expected port numbers in the list, got {p!r}")
+                raise ValueError(f"expected port numbers in the list, got {_cut(repr(p))}")
             items.append(p)
     elif isinstance(spec, str):
         items = []
+        # Each part is bounded before it is expanded, and the result is a set of at most 65535 ports,
+        # so no spelling can make this allocate more than that.
+        seen: set[int] = set()
         for part in spec.replace(" ", "").split(","):
-            lo, dash, hi = part.partition("-")
-            if not lo.isdigit() or (dash and not hi.isdigit()):
-                raise ValueError(f"expected ports such as '20-25,80', got {spec!r}")
-            a, b = int(lo), int(hi) if dash else int(lo)
+            m = re.fullmatch(r"([0-9]{1,5})(?:-([0-9]{1,5}))?", part)
+            if m is None:
+                raise ValueError(f"expected ports such as '20-25,80' (each 1..65535), got {_cut(repr(spec))}")
+            a = int(m.group(1))
+            b = int(m.group(2)) if m.group(2) is not None else a
             if a > b:
                 raise ValueError(f"port range {part!r} goes backwards")
-            items.extend(range(a, b + 1))
+            for p in (a, b):
+                if not 1 <= p <= 65535:
+                    raise ValueError(f"ports are 1..65535, got {p}")
+            seen.update(range(a, b + 1))
+        items = list(seen)
     else:
         raise ValueError(f"expected ports such as 22, '20-25,80' or [22, 80], got {spec!r}")
     for p in items:
         if not 1 <= p <= 65535:
-            raise ValueError(f"ports are 1..65535, got {p}")
+            raise ValueError(f"ports are 1..65535, got {_cut(str(p))}")
     return sorted(set(items))
+
+
+def _cut(text: str, limit: int = 40) -> str:
+    """A user's value inside a message, cut so that a huge one stays one short line."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 class PortScan(TcpApp):

@@ -110,6 +110,40 @@ class Node:
                 out = self.default_route()
         return out
 
+    def path_mtu(self, dst: str) -> int | None:
+        """The smallest link MTU on the way to ``dst`` and back, with the current routes; None if unreachable.
+
+        Linux starts a connection's MSS from the route's MTU (the device MTU,
+        lowered by path MTU discovery, RFC 1191, as ICMP "fragmentation
+        needed" comes back). tcpsim models neither fragmentation nor that ICMP
+        message, so it gives a new connection the path's MTU at once: a
+        connection over an MTU-68 link then still carries data.
+        """
+        forward = self._one_way_mtu(dst)
+        if forward is None or forward[1] is self:
+            return None if forward is None else forward[0]
+        mtu, far = forward
+        address = next(iter(sorted(self._own)), None)
+        back = far._one_way_mtu(address) if address is not None else None
+        if back is not None and back[0] is not None:
+            mtu = back[0] if mtu is None else min(mtu, back[0])
+        return mtu
+
+    def _one_way_mtu(self, dst: str) -> tuple[int | None, Node] | None:
+        node: Node = self
+        mtu: int | None = None
+        seen: set[int] = set()
+        while dst not in node._own:
+            if id(node) in seen:
+                return None  # a routing loop: no path
+            seen.add(id(node))
+            out = node.route(dst)
+            if out is None:
+                return None
+            mtu = out._mtu if mtu is None else min(mtu, out._mtu)
+            node = out.dst
+        return mtu, node
+
     def output(self, pkt: IPPacket) -> None:
         """Send a packet this node originated: record ``send`` and hand it to the route's link."""
         now = self.env._now  # hot path: skip the property call

@@ -358,6 +358,11 @@ class Socket:
         now = self.env.now
         iss = stack.isn(now, stack.host.address, lport, addr, port)
         conn = Connection(stack.cfg, stack.host.address, lport, addr, port, iss)
+        # The MSS follows the path's MTU (IP and TCP headers: 40 bytes). Announcing it in the SYN
+        # also keeps the peer's segments within it, as the peer sends min(our MSS, its own).
+        mtu = stack.host.path_mtu(addr)
+        if mtu is not None:
+            conn.our_mss = max(1, min(conn.our_mss, mtu - 40))
         self.conn = conn
         self.lport = lport
         self._apply_opts_pre(conn)

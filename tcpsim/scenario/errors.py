@@ -23,7 +23,7 @@ import yaml
 from pydantic import BaseModel, Discriminator, Tag, ValidationError
 from pydantic.fields import FieldInfo
 
-from tcpsim.scenario.units import describe
+from tcpsim.scenario.units import describe, quote
 
 Loc = tuple[str | int, ...]
 
@@ -43,11 +43,13 @@ class ScenarioError(Exception):
         message: what was expected, without the location.
     """
 
-    def __init__(self, file: str, yaml_path: str, message: str, line: int | None = None) -> None:
+    def __init__(self, file: str, yaml_path: str, message: str, line: int | None = None, *,
+                 param: str | None = None) -> None:
         self.file = file
         self.yaml_path = yaml_path
         self.message = message
         self.line = line
+        self.param = param  # the ``${param}`` whose value was wrong, if one was
         super().__init__(str(self))
 
     @property
@@ -57,28 +59,43 @@ class ScenarioError(Exception):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Sweep workers send these across processes: rebuild from the constructor's arguments.
-        return (type(self), (self.file, self.yaml_path, self.message, self.line))
+        return (_rebuild, (type(self), self.file, self.yaml_path, self.message, self.line, self.param))
 
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         text = f"{where}: {self.yaml_path}: {self.message}" if self.yaml_path else f"{where}: {self.message}"
-        # One line, whatever the message carried in (YAML problems can span lines).
-        return " ".join(text.split())
+        # One line, whatever the message carried in (YAML problems can span lines), and every quoted
+        # value cut: a message may quote what the user wrote, and that may be a megabyte.
+        return _LONG_QUOTE.sub(_cut_quote, " ".join(text.split()))
+
+
+def _rebuild(cls: Any, file: str, yaml_path: str, message: str, line: int | None, param: str | None) -> Any:
+    return cls(file, yaml_path, message, line, param=param)
 
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_LONG_QUOTE = re.compile(r"'([^']{40})([^']{21,})'")
+
+
+def _cut_quote(m: re.Match[str]) -> str:
+    return f"'{m.group(1)}'... ({len(m.group(1)) + len(m.group(2))} characters)"
+
+
+_KEY_LIMIT = 200  # a key longer than this is shown cut, so a hostile key cannot make the line huge
 
 
 def format_path(loc: Loc) -> str:
     """``('links', 1, 'b')`` -> ``links[1].b``; keys that are not plain words are quoted."""
     out = ""
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
-        elif _IDENT.match(part):
+        elif isinstance(part, str) and _IDENT.match(part) and len(part) <= _KEY_LIMIT:
             out += f".{part}" if out else part
-        else:
-            out += f"[{part!r}]"
+        elif isinstance(part, str):
+            out += f"[{quote(part, _KEY_LIMIT)}]"
+        else:  # a YAML key that is a float, a boolean or null
+            out += f"[{describe(part)}]"
     return out
 
 
@@ -122,16 +139,15 @@ class Document:
 
 
 def _scalar_value(node: yaml.Node) -> Any:
-    """A key node's value as the constructor made it (so the key ``1`` matches the int 1)."""
+    """A key node's value as the loader made it (so the key ``1`` matches the int 1)."""
+    from tcpsim.scenario.yamlread import scalar_value
+
     if not isinstance(node, yaml.ScalarNode):
         return None
-    loader = yaml.SafeLoader("")
     try:
-        return loader.construct_object(node, deep=True)
-    except yaml.YAMLError:
+        return scalar_value(node)
+    except ValueError:
         return node.value
-    finally:
-        loader.dispose()
 
 
 # -- the pydantic side ---------------------------------------------------------------------
@@ -321,6 +337,8 @@ def translate(model: type[BaseModel], error: Any) -> tuple[Loc, str]:
         message = f"missing required key (expected one of: {', '.join(walk.tags)})"
     elif kind in _KIND_WORDS:
         message = f"expected {_KIND_WORDS[kind]}, got {got}"
+    elif kind == "finite_number":
+        message = f"expected a finite number, got {got}"
     elif kind == "literal_error":
         message = f"expected one of: {_tags(ctx.get('expected', ''))}; got {got}"
     elif kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
@@ -341,7 +359,7 @@ def translate(model: type[BaseModel], error: Any) -> tuple[Loc, str]:
     else:
         # Our own PydanticCustomErrors already say what was expected.
         message = str(error["msg"])
-        if kind not in ("duration", "bandwidth", "size", "probability", "name", "ipv4", "sysctl", "routers"):
+        if kind not in ("duration", "bandwidth", "size", "probability", "number", "name", "ipv4", "sysctl", "routers"):
             message = message[:1].lower() + message[1:]
     return tuple(path), message
 

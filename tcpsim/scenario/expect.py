@@ -62,6 +62,7 @@ __all__ = ["ExpectSpec", "Outcome", "Range", "check_all", "parse_range", "requir
 
 # -- values and ranges --------------------------------------------------------------------
 
+MAX_RANGE = 1e15  # numbers in expected values and ranges: any count or byte total a run can reach
 RANGE_HINT = "a number or a range such as 3, '>= 3', '< 10' or '2..5'"
 _NUM = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _RANGE = re.compile(rf"^\s*(?:(>=|<=|>|<|==|=)\s*({_NUM})|({_NUM})\s*\.\.\s*({_NUM})|({_NUM}))\s*$")
@@ -101,21 +102,26 @@ def parse_range(value: Any) -> Range:
     if isinstance(value, bool):
         raise ValueError(f"expected {RANGE_HINT}, got {describe(value)}")
     if isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise ValueError(f"expected {RANGE_HINT}, got {describe(value)}")
+        if isinstance(value, int) and abs(value) > MAX_RANGE or not math.isfinite(value) or abs(value) > MAX_RANGE:
+            raise ValueError(f"expected {RANGE_HINT}, with numbers between -{MAX_RANGE:g} and {MAX_RANGE:g}, "
+                             f"got {describe(value)}")
         return Range(float(value), float(value))
     if not isinstance(value, str):
         raise ValueError(f"expected {RANGE_HINT}, got {describe(value)}")
-    m = _RANGE.match(value)
+    m = _RANGE.match(value) if len(value) <= 64 else None
     if m is None:
         raise ValueError(f"expected {RANGE_HINT}, got {describe(value)}")
     op, n1, a, b, n = m.groups()
+    numbers = [float(x) for x in (n1, a, b, n) if x is not None]
+    if not all(math.isfinite(x) and abs(x) <= MAX_RANGE for x in numbers):
+        raise ValueError(f"expected {RANGE_HINT}, with numbers between -{MAX_RANGE:g} and {MAX_RANGE:g}, "
+                         f"got {describe(value)}")
     if n is not None:
         return Range(float(n), float(n))
     if a is not None:
         lo, hi = float(a), float(b)
         if lo > hi:
-            raise ValueError(f"range {value!r} goes backwards")
+            raise ValueError(f"range {describe(value)} goes backwards")
         return Range(lo, hi)
     x = float(n1)
     return {">=": Range(x, None), ">": Range(x, None, lo_open=True), "<=": Range(None, x),
@@ -272,7 +278,7 @@ class ResultExpect(Spec):
         description="Path into the app's results, e.g. accepted or listener.cookies_sent.")
     app: Name = Field(description="The app.")
     value: Any = Field(description="Expected value: a number or range for numbers, else the exact value.")
-    within: float | None = Field(None, ge=0, description="Tolerance for a number (or a duration such as 10ms).")
+    within: float | None = Field(None, ge=0, le=1e15, allow_inf_nan=False, description="Tolerance for a number (or a duration such as 10ms).")
 
     @model_validator(mode="before")
     @classmethod

@@ -28,7 +28,7 @@ from pydantic import Field, model_validator
 
 from tcpsim.scenario.base import Name
 from tcpsim.scenario.packets import FlowTracker, PacketMatcher, PacketMatchSpec
-from tcpsim.scenario.units import Duration
+from tcpsim.scenario.units import MAX_COUNT, Duration
 from tcpsim.trace.records import DROP, SEND
 from tcpsim.wire.ip import IPPacket
 from tcpsim.wire.segment import Segment
@@ -46,8 +46,8 @@ class FaultSpec(PacketMatchSpec):
     name: Name | None = Field(None, description="Rule name, used in drop reasons (fault:NAME); default fault1, ...")
     action: Literal["drop", "delay", "duplicate", "corrupt"] = Field("drop", description="What to do to the packet.")
     delay: Duration | None = Field(None, description="For delay: how long to hold it; for duplicate: the copy's lag.")
-    nth: Annotated[int, Field(ge=1)] | None = Field(None, description="Act from the nth matching packet on.")
-    count: Annotated[int, Field(ge=1)] | None = Field(
+    nth: Annotated[int, Field(ge=1, le=MAX_COUNT)] | None = Field(None, description="Act from the nth matching packet on.")
+    count: Annotated[int, Field(ge=1, le=MAX_COUNT)] | None = Field(
         None, description="Act at most this many times (default: once with nth, else always).")
 
     @model_validator(mode="after")

@@ -11,7 +11,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import Field
 
 from tcpsim.scenario.base import Spec as _Spec
-from tcpsim.scenario.units import Bandwidth, Duration, Probability, Size
+from tcpsim.scenario.units import MAX_QUEUE, Bandwidth, Duration, Mtu, Probability, Size
 
 __all__ = ["DirectionSpec", "GilbertSpec"]
 
@@ -41,11 +41,11 @@ class DirectionSpec(_Spec):
     reorder: Probability = Field(0.0, description="Probability that a packet is held back by reorder_delay.")
     reorder_delay: Duration = Field(0.0, description="Extra delay of a reordered packet; 0 means 2 x delay + 1ms.")
     corrupt: Probability = Field(0.0, description="Probability that a packet is damaged (the receiver drops it).")
-    queue: Annotated[int, Field(ge=0)] | None = Field(
+    queue: Annotated[int, Field(ge=0, le=MAX_QUEUE)] | None = Field(
         1000, description="Drop-tail queue limit in packets waiting; null means unlimited (needs a bandwidth)."
     )
     queue_bytes: Size | None = Field(None, description="Drop-tail queue limit in bytes; null means none.")
-    mtu: Annotated[Size, Field(ge=68)] = Field(1500, description="Largest IP packet the link carries, in bytes.")
+    mtu: Mtu = Field(1500, description="Largest IP packet the link carries, in bytes.")
 
     PARAM_KEYS: ClassVar[tuple[str, ...]] = (
         "bandwidth", "delay", "jitter", "loss", "gilbert", "duplicate", "reorder",

@@ -17,57 +17,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from tcpsim.scenario.errors import Document, ScenarioError, format_path
 from tcpsim.scenario.model import Scenario
 from tcpsim.scenario.params import Substituted, substitute
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate mapping keys instead of keeping the last one."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self.construct_object(key_node, deep=True)
-            line = key_node.start_mark.line + 1
-            try:
-                if key in seen:
-                    raise _DuplicateKey(key, seen[key], line)
-                seen[key] = line
-            except TypeError:  # unhashable key; the base class reports it
-                continue
-        return super().construct_mapping(node, deep=deep)
-
-
-class _DuplicateKey(Exception):
-    def __init__(self, key: Any, first: int, line: int) -> None:
-        self.key, self.first, self.line = key, first, line
+from tcpsim.scenario.units import describe
+from tcpsim.scenario.yamlread import compose, construct
 
 
 def parse(text: str, file: str) -> Document:
-    """YAML text -> ``Document``; raises ``ScenarioError`` for anything that is not a YAML mapping."""
-    loader = _Loader(text)
-    try:
-        root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
-    except _DuplicateKey as dup:
-        raise ScenarioError(file, "", f"duplicate key {dup.key!r} (first given on line {dup.first})", dup.line) from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        what = " ".join(p for p in (exc.context, exc.problem) if p)
-        raise ScenarioError(file, "", f"invalid YAML: {what}", line) from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError(file, "", f"invalid YAML: {exc}", None) from None
-    finally:
-        loader.dispose()
+    """YAML text -> ``Document``; raises ``ScenarioError`` for anything that is not a YAML mapping.
+
+    The text is read under the limits of ``yamlread`` (aliases, nesting, tags, numbers).
+    """
+    root = compose(text, file)
     if root is None:
         raise ScenarioError(file, "", "empty file; expected a mapping with at least name and hosts", 1)
+    data = construct(root, file)
     doc = Document(file, data, root)
     if not isinstance(data, dict):
         raise ScenarioError(file, "", f"expected a mapping (name:, hosts:, links:, ...) at the top, got {_kind(data)}", 1)
@@ -109,7 +76,8 @@ def _with_source(err: ScenarioError, filled: Substituted) -> ScenarioError:
     if name is None:
         return err
     value = filled.values.get(name)
-    return ScenarioError(err.file, err.yaml_path, f"{err.message} (from ${{{name}}} = {value!r})", err.line)
+    return ScenarioError(err.file, err.yaml_path, f"{err.message} (from ${{{name}}} = {describe(value)})", err.line,
+                         param=name)
 
 
 def load_text(text: str, file: str = "<string>", *, default_name: str | None = None,
@@ -128,7 +96,8 @@ def read_text(path: str | Path, what: str = ".yaml file") -> str:
     except IsADirectoryError:
         raise ScenarioError(file, "", f"is a directory, expected a {what}") from None
     except UnicodeDecodeError as exc:
-        raise ScenarioError(file, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        line = exc.object[:exc.start].count(b"\n") + 1
+        raise ScenarioError(file, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})", line) from None
     except OSError as exc:
         raise ScenarioError(file, "", f"cannot read: {exc.strerror}") from None
 

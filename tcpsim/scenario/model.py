@@ -65,7 +65,7 @@ from tcpsim.scenario.tcpapps import (
     TcpServerSpec,
     VanishingClientSpec,
 )
-from tcpsim.scenario.units import PositiveDuration, Size
+from tcpsim.scenario.units import MAX_COUNT, MAX_SEED, PingSize, PositiveDuration
 from tcpsim.trace.records import Level
 
 if TYPE_CHECKING:
@@ -172,12 +172,12 @@ class PingSpec(AppBase):
 
     type: Literal["ping"]
     dst: str = Field(description="Destination: a host name, a router name (its first interface) or an IPv4 address.")
-    count: Annotated[int, Field(ge=1)] = Field(4, description="Echo requests to send (ping -c).")
+    count: Annotated[int, Field(ge=1, le=MAX_COUNT)] = Field(4, description="Echo requests to send (ping -c).")
     interval: PositiveDuration = Field(1.0, description="Time between requests (ping -i).")
     ttl: Annotated[int, Field(ge=1, le=255)] | None = Field(
         None, description="IP TTL of the requests (ping -t); default: the host's net.ipv4.ip_default_ttl."
     )
-    size: Annotated[Size, Field(le=65507)] = Field(56, description="Echo data bytes (ping -s).")
+    size: PingSize = Field(56, description="Echo data bytes (ping -s).")
     timeout: PositiveDuration = Field(10.0, description="How long to wait for the last reply (ping -W).")
 
     def targets(self) -> Iterator[tuple[str, str]]:
@@ -265,7 +265,7 @@ class Scenario(_Spec):
     name: Name = Field(description="Scenario name; default: the file name without .yaml.")
     description: str = Field("", description="One line, shown by `tcpsim list` and at the top of a run.")
     lesson: str | None = Field(None, description="Longer text: what to look at and why.")
-    seed: Annotated[int, Field(ge=0)] = Field(1, description="Seed of every random draw; same seed, same trace.")
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = Field(1, description="Seed of every random draw; same seed, same trace.")
     until: PositiveDuration = Field(60.0, description="Simulated time at which the run stops.")
     routing: Literal["delay", "hops"] = Field("delay", description="Shortest paths by total delay or by hop count.")
     trace: Literal["counters", "states", "packets", "full"] | None = Field(

@@ -23,8 +23,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from tcpsim.scenario.errors import Document, ScenarioError, format_path
 from tcpsim.scenario.units import describe
 
@@ -62,11 +60,14 @@ def parse_set(text: str) -> tuple[str, Any]:
     name = name.strip()
     if not eq or not _PARAM_NAME.match(name):
         raise ValueError(f"--set {text!r}: expected NAME=VALUE, e.g. --set flood_rate=5000")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        raise ValueError(f"--set {name}: {raw!r} is not a valid value") from None
+    from tcpsim.scenario.yamlread import load_value
+
+    value = load_value(raw, f"--set {name}={_cut(raw)}") if raw.strip() else ""
     return name, value
+
+
+def _cut(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def substitute(doc: Document, overrides: dict[str, Any] | None = None, variant: str | None = None) -> Substituted:

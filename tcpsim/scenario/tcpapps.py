@@ -18,7 +18,16 @@ from pydantic_core import PydanticCustomError
 
 from tcpsim.apps.attack import parse_ports
 from tcpsim.scenario.base import AppBase, Loc, Name, Problem
-from tcpsim.scenario.units import Duration, PositiveDuration, Size, describe
+from tcpsim.scenario.units import (
+    MAX_COUNT,
+    ConnRate,
+    Duration,
+    PositiveDuration,
+    RequestSize,
+    Size,
+    SynRate,
+    describe,
+)
 
 if TYPE_CHECKING:
     from tcpsim.scenario.build import BuildContext
@@ -40,33 +49,44 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+# The values each option takes, as Linux's setsockopt() checks them (include/net/tcp.h:
+# MAX_TCP_KEEPIDLE/KEEPINTVL 32767 s, MAX_TCP_KEEPCNT and MAX_TCP_SYNCNT 127, TCP_MIN_MSS 88).
+SOCKOPT_RANGES: dict[str, tuple[int, int]] = {
+    "TCP_KEEPIDLE": (1, 32767), "TCP_KEEPINTVL": (1, 32767), "TCP_KEEPCNT": (1, 127), "TCP_SYNCNT": (1, 127),
+    "TCP_MAXSEG": (88, 65495), "SO_RCVBUF": (1, 2**31 - 1), "SO_SNDBUF": (1, 2**31 - 1),
+    "TCP_USER_TIMEOUT": (0, 2**31 - 1), "SO_LINGER": (0, 2**31 - 1),
+}
+
+
 def sockopt_problem(name: Any, value: Any) -> str | None:
     """What is wrong with ``name: value`` as a socket option, or None."""
     if name not in SOCKOPTS:
-        return f"unknown socket option {name!r} (expected one of: {', '.join(SOCKOPTS)})"
+        return f"unknown socket option {describe(name)} (expected one of: {', '.join(SOCKOPTS)})"
+    lo, hi = SOCKOPT_RANGES.get(name, (0, 1))
     if name in _FLAG_OPTS:
         if not (isinstance(value, bool) or value in (0, 1)):
             return f"expected 0 or 1, got {describe(value)}"
     elif name in _SECONDS_OPTS:
-        if not _number(value) or value < 1:
-            return f"expected a number of seconds >= 1 (as setsockopt takes it), got {describe(value)}"
+        if not _number(value) or not lo <= value <= hi:
+            return f"expected a number of seconds >= {lo} and <= {hi} (as setsockopt takes it), got {describe(value)}"
     elif name in _COUNT_OPTS or name in _BYTES_OPTS:
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            return f"expected an integer >= 1, got {describe(value)}"
+        if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+            return f"expected an integer >= {lo} and <= {hi}, got {describe(value)}"
     elif name == "IP_TTL":
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 255:
             return f"expected a TTL 1..255, got {describe(value)}"
     elif name == "TCP_USER_TIMEOUT":
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            return f"expected milliseconds as an integer >= 0 (0 = off), got {describe(value)}"
+        if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+            return f"expected milliseconds as an integer >= 0 and <= {hi} (0 = off), got {describe(value)}"
     elif name == "SO_LINGER":
-        ok = (isinstance(value, int) and not isinstance(value, bool) and value >= 0) or (
+        linger = value.get("linger", 0) if isinstance(value, dict) else value
+        ok = (isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi) or (
             isinstance(value, dict) and set(value) <= {"onoff", "linger"} and "onoff" in value
-            and value["onoff"] in (0, 1) and not isinstance(value.get("linger", 0), bool)
-            and isinstance(value.get("linger", 0), int) and value.get("linger", 0) >= 0
+            and value["onoff"] in (0, 1) and not isinstance(linger, bool)
+            and isinstance(linger, int) and lo <= linger <= hi
         )
         if not ok:
-            return f"expected seconds >= 0 (linger on) or {{onoff: 0|1, linger: seconds}}, got {describe(value)}"
+            return f"expected seconds >= 0 and <= {hi} (linger on) or {{onoff: 0|1, linger: seconds}}, got {describe(value)}"
     return None
 
 
@@ -118,13 +138,13 @@ class TcpServerSpec(TcpAppBase):
 
     type: Literal["tcp-server"]
     port: Port = Field(80, description="Port to listen on.")
-    backlog: Annotated[int, Field(ge=0)] = Field(128, description="listen() backlog (capped by net.core.somaxconn).")
+    backlog: Annotated[int, Field(ge=0, le=65535)] = Field(128, description="listen() backlog (capped by net.core.somaxconn).")
     behaviour: Literal["echo", "sink", "respond", "close-after-response", "never-close"] = Field(
         "respond", description="What the server does with each connection.")
-    request_size: Annotated[Size, Field(ge=1)] = Field(100, description="Bytes that make one request.")
+    request_size: RequestSize = Field(100, description="Bytes that make one request.")
     response_size: Size = Field(1000, description="Bytes sent back per request (respond, close-after-response, never-close).")
     delay: Duration = Field(0.0, description="Time the server takes before each answer.")
-    worker_limit: Annotated[int, Field(ge=1)] | None = Field(
+    worker_limit: Annotated[int, Field(ge=1, le=MAX_COUNT)] | None = Field(
         None, description="Stop calling accept() while this many connections are open.")
 
     def build(self, ctx: BuildContext, name: str) -> Any:
@@ -141,7 +161,7 @@ class SinkSpec(TcpAppBase):
 
     type: Literal["sink"]
     port: Port = Field(5001, description="Port to listen on.")
-    backlog: Annotated[int, Field(ge=0)] = Field(128, description="listen() backlog.")
+    backlog: Annotated[int, Field(ge=0, le=65535)] = Field(128, description="listen() backlog.")
 
     def build(self, ctx: BuildContext, name: str) -> Any:
         from tcpsim.apps import Sink
@@ -156,11 +176,11 @@ class TcpClientSpec(ClientMixin, TcpAppBase):
     type: Literal["tcp-client"]
     dst: str = Field(description="Server: a host name or an IPv4 address.")
     port: Port = Field(80, description="Server port.")
-    count: Annotated[int, Field(ge=1)] = Field(1, description="How many clients (each its own connection).")
+    count: Annotated[int, Field(ge=1, le=MAX_COUNT)] = Field(1, description="How many clients (each its own connection).")
     stagger: Duration = Field(0.0, description="Time between the starts of successive clients.")
     send: Size = Field(0, description="Bytes uploaded right after connecting.")
-    requests: Annotated[int, Field(ge=0)] = Field(1, description="Request/response exchanges per connection.")
-    request_size: Annotated[Size, Field(ge=1)] = Field(100, description="Bytes per request.")
+    requests: Annotated[int, Field(ge=0, le=MAX_COUNT)] = Field(1, description="Request/response exchanges per connection.")
+    request_size: RequestSize = Field(100, description="Bytes per request.")
     response_size: Size = Field(1000, description="Bytes expected back per request.")
     think: Duration = Field(0.0, description="Time between two requests.")
     idle: Duration = Field(0.0, description="Time idle after the last request, before finishing.")
@@ -225,9 +245,9 @@ class SynFloodSpec(ClientMixin, AppBase):
     type: Literal["syn-flood"]
     dst: str = Field(description="Target: a host name or an IPv4 address.")
     port: Port = Field(80, description="Target port.")
-    rate: Annotated[float, Field(gt=0)] = Field(100.0, description="SYNs per second.")
+    rate: SynRate = Field(100.0, description="SYNs per second.")
     duration: PositiveDuration | None = Field(None, description="How long to flood.")
-    count: Annotated[int, Field(ge=1)] | None = Field(None, description="Or: how many SYNs.")
+    count: Annotated[int, Field(ge=1, le=MAX_COUNT)] | None = Field(None, description="Or: how many SYNs.")
     spoof: str = Field("100.64.0.0/10", description="Forged sources: random addresses of this prefix (a /32: one address).")
 
     @field_validator("spoof")
@@ -284,12 +304,12 @@ class ChurnSpec(ClientMixin, TcpAppBase):
     type: Literal["churn"]
     dst: str = Field(description="Server: a host name or an IPv4 address.")
     port: Port = Field(80, description="Server port.")
-    rate: Annotated[float, Field(gt=0)] = Field(10.0, description="Requests (new connections) per second.")
+    rate: ConnRate = Field(10.0, description="Requests (new connections) per second.")
     duration: PositiveDuration | None = Field(None, description="How long to go on.")
-    connections: Annotated[int, Field(ge=1)] | None = Field(None, description="Or: how many requests in all.")
-    request_size: Annotated[Size, Field(ge=1)] = Field(100, description="Bytes per request.")
+    connections: Annotated[int, Field(ge=1, le=MAX_COUNT)] | None = Field(None, description="Or: how many requests in all.")
+    request_size: RequestSize = Field(100, description="Bytes per request.")
     response_size: Size = Field(1000, description="Bytes expected back per request.")
-    pool: Annotated[int, Field(ge=0)] = Field(0, description="0: a new connection per request; N: N persistent connections.")
+    pool: Annotated[int, Field(ge=0, le=MAX_COUNT)] = Field(0, description="0: a new connection per request; N: N persistent connections.")
     finish: Literal["close", "linger0"] = Field("close", description="How each connection ends.")
 
     @model_validator(mode="after")
@@ -313,13 +333,13 @@ class VanishingClientSpec(ClientMixin, TcpAppBase):
     type: Literal["vanishing-client"]
     dst: str = Field(description="Server: a host name or an IPv4 address.")
     port: Port = Field(80, description="Server port.")
-    count: Annotated[int, Field(ge=1)] = Field(1, description="Connections opened each time.")
-    requests: Annotated[int, Field(ge=0)] = Field(1, description="Exchanges on each connection before going idle.")
-    request_size: Annotated[Size, Field(ge=1)] = Field(100, description="Bytes per request.")
+    count: Annotated[int, Field(ge=1, le=MAX_COUNT)] = Field(1, description="Connections opened each time.")
+    requests: Annotated[int, Field(ge=0, le=MAX_COUNT)] = Field(1, description="Exchanges on each connection before going idle.")
+    request_size: RequestSize = Field(100, description="Bytes per request.")
     response_size: Size = Field(1000, description="Bytes expected back per request.")
     after: Duration = Field(1.0, description="Time connected before vanishing.")
     down_for: PositiveDuration = Field(5.0, description="Time gone before coming back and reconnecting.")
-    times: Annotated[int, Field(ge=1)] = Field(1, description="How many times it vanishes.")
+    times: Annotated[int, Field(ge=1, le=MAX_COUNT)] = Field(1, description="How many times it vanishes.")
     vanish: Literal["crash", "unplug"] = Field("crash", description="crash the host, or unplug its link.")
     link: Name | None = Field(None, description="The link to unplug (default: the host's only link).")
 

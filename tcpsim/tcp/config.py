@@ -9,6 +9,7 @@ is generated from the same table, so documentation and code cannot drift.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -206,24 +207,30 @@ def _coerce(knob: Knob, current: Any, value: Any) -> Any:
             return value
         if isinstance(value, int) and value in (0, 1):
             return bool(value)
-        raise KnobError(f"{name}: expected 0/1 or true/false, got {value!r}")
+        raise KnobError(f"{name}: expected 0/1 or true/false, got {_cut(value)}")
     if isinstance(current, tuple):
         parts = value.split() if isinstance(value, str) else list(value) if isinstance(value, list | tuple) else None
         if parts is None or len(parts) != len(current):
-            raise KnobError(f"{name}: expected {len(current)} integers, got {value!r}")
+            raise KnobError(f"{name}: expected {len(current)} integers, got {_cut(value)}")
         try:
+            if any(isinstance(p, bool) or (isinstance(p, str) and len(p) > 20) for p in parts):
+                raise ValueError
             out = tuple(int(p) for p in parts)
-        except (TypeError, ValueError):
-            raise KnobError(f"{name}: expected {len(current)} integers, got {value!r}") from None
+        except (TypeError, ValueError, OverflowError):
+            raise KnobError(f"{name}: expected {len(current)} integers, got {_cut(value)}") from None
         if knob.field == "local_port_range" and not (0 < out[0] <= out[1] <= 65535):
-            raise KnobError(f"{name}: expected 'low high' with 0 < low <= high <= 65535, got {value!r}")
+            raise KnobError(f"{name}: expected 'low high' with 0 < low <= high <= 65535, got {_cut(value)}")
         return out
     if isinstance(current, str):
         if not isinstance(value, str):
-            raise KnobError(f"{name}: expected a name, got {value!r}")
+            raise KnobError(f"{name}: expected a name, got {_cut(value)}")
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise KnobError(f"{name}: expected a number, got {value!r}")
+        raise KnobError(f"{name}: expected a number, got {_cut(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise KnobError(f"{name}: expected a finite number, got {value!r}")
+    if isinstance(value, int) and abs(value) > 2**63:
+        raise KnobError(f"{name}: expected a value <= {_INT_MAX}, got an integer of {_digits(value)} digits")
     if value < 0:
         raise KnobError(f"{name}: expected a value >= 0, got {value!r}")
     if isinstance(current, int):
@@ -231,6 +238,58 @@ def _coerce(knob: Knob, current: Any, value: Any) -> Any:
             raise KnobError(f"{name}: expected an integer, got {value!r}")
         return int(value)
     return float(value)
+
+
+# The values each knob takes, in the config's units (seconds for times), checked by ``make_config``.
+# Where Linux has a bound it is Linux's; below it a knob would stall or spin a connection
+# (a zero RTO or keepalive time re-arms a timer at the same instant forever).
+_INT_MAX = 2**31 - 1     # sysctls are C ints
+_TIME_MAX = 10_000_000.0  # seconds, as for every duration of the scenario format
+_BUF_MIN = 4096           # bytes; Linux clamps socket buffers to about 2-4.5 KB (SOCK_MIN_RCVBUF/SNDBUF)
+RANGES: dict[str, tuple[float, float]] = {
+    "syn_retries": (1, 127),              # ip-sysctl.rst: tcp_syn_retries 1..127 (MAX_TCP_SYNCNT)
+    "syn_linear_timeouts": (0, 127),
+    "synack_retries": (0, 127),
+    "retries1": (0, 255),
+    "retries2": (0, 255),
+    "orphan_retries": (0, 255),
+    "time_wait": (0.0, _TIME_MAX),
+    "fin_timeout": (0.0, _TIME_MAX),
+    # At least 1 s as for TCP_KEEPIDLE/TCP_KEEPINTVL (the sysctls take no upper bound from Linux).
+    "keepalive_time": (1.0, _TIME_MAX),
+    "keepalive_intvl": (1.0, _TIME_MAX),
+    "keepalive_probes": (1, 127),         # TCP_KEEPCNT: 1..MAX_TCP_KEEPCNT
+    "max_syn_backlog": (0, _INT_MAX),
+    "somaxconn": (0, _INT_MAX),
+    "syncookies": (0, 2),
+    "max_half_open": (0, _INT_MAX),
+    "max_half_open_retried": (0, _INT_MAX),
+    "syn_attack_protect": (0, 2),
+    "tw_reuse": (0, 2),
+    "max_tw_buckets": (0, _INT_MAX),
+    "local_port_range": (1, 65535),
+    "rmem": (_BUF_MIN, _INT_MAX),
+    "wmem": (_BUF_MIN, _INT_MAX),
+    "init_cwnd": (1, 65535),
+    "rto_initial": (0.001, _TIME_MAX),
+    "rto_min": (0.001, _TIME_MAX),
+    "rto_max": (0.001, _TIME_MAX),
+    "ip_default_ttl": (1, 255),
+    "mss": (88, 65495),                   # TCP_MIN_MSS (include/net/tcp.h) .. 65535 - 40
+    "delack_min": (0.0, _TIME_MAX),
+}
+
+
+def _range_problem(name: str, field: str, value: Any, scale: float = 1.0) -> str | None:
+    lo, hi = RANGES.get(field, (0, _INT_MAX))
+    values = value if isinstance(value, tuple) else (value,)
+    if all(lo <= v <= hi for v in values):
+        return None
+    lo, hi = lo * scale, hi * scale
+    shown = " ".join(_num(v * scale if scale != 1.0 else v) for v in values)
+    if len(values) > 1:
+        return f"{name}: expected {len(values)} values each >= {_show(lo)} and <= {_show(hi)}, got {shown!r}"
+    return f"{name}: expected a value >= {_show(lo)} and <= {_show(hi)}, got {shown}"
 
 
 # Windows expresses these in milliseconds in the registry.
@@ -252,20 +311,51 @@ def make_config(profile: str = "linux", overrides: dict[str, Any] | None = None)
             raise KnobError(f"unknown knob {name!r}")
         if knob.field == "msl":
             v = _coerce(Knob("time_wait", (name,), "", ""), 0.0, value)
+            problem = _range_problem(name, "time_wait", 2 * v, 0.5)
+            if problem is not None:
+                raise KnobError(problem)
             changes["time_wait"] = 2 * v
             continue
         if name == "TcpDelAckTicks":
-            changes["delack_min"] = changes["delack_max"] = 0.1 * _coerce(knob, 0, value)
+            ticks = _coerce(knob, 0, value)
+            if ticks > 6:  # Windows: 0..6 ticks of 100 ms
+                raise KnobError(f"{name}: expected a value >= 0 and <= 6, got {_show(ticks)}")
+            changes["delack_min"] = changes["delack_max"] = 0.1 * ticks
             continue
         v = _coerce(knob, getattr(cfg, knob.field), value)
         if knob.field == "congestion_control" and v not in ("reno", "newreno", "cubic"):
-            raise KnobError(f"{name}: expected one of reno, newreno, cubic, got {value!r}")
+            raise KnobError(f"{name}: expected one of reno, newreno, cubic, got {_cut(value)}")
         if knob.field == "isn" and v not in ("rfc6528", "random"):
-            raise KnobError(f"{name}: expected rfc6528 or random, got {value!r}")
+            raise KnobError(f"{name}: expected rfc6528 or random, got {_cut(value)}")
         if name in _MILLISECOND_NAMES:
             v = v / 1000.0
+        if not isinstance(v, bool | str):
+            problem = _range_problem(name, knob.field, v, 1000.0 if name in _MILLISECOND_NAMES else 1.0)
+            if problem is not None:
+                raise KnobError(problem)
+            if knob.field in ("rmem", "wmem") and not v[0] <= v[1] <= v[2]:
+                raise KnobError(f"{name}: expected 'min default max' with min <= default <= max, got {_show(v)!r}")
         changes[knob.field] = v
     return cfg.replace(**changes)
+
+
+def _num(v: float) -> str:
+    """A number in a message: short, however large."""
+    if isinstance(v, int) and abs(v) >= 10**24:
+        return f"(an integer of {_digits(v)} digits)"
+    if isinstance(v, float) and (abs(v) >= 1e16 or not v.is_integer()):
+        return f"{v:g}"
+    return _show(v)
+
+
+def _digits(n: int) -> int:
+    """Decimal digits of ``n`` without ``str(n)`` (which refuses more than 4,300)."""
+    return len(str(abs(n))) if abs(n) < 10**300 else int(abs(n).bit_length() * math.log10(2)) + 1
+
+
+def _cut(value: Any, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def _show(v: Any) -> str:
@@ -276,6 +366,27 @@ def _show(v: Any) -> str:
     if isinstance(v, float) and v == int(v):
         return str(int(v))
     return str(v)
+
+
+def _range_text(k: Knob) -> str:
+    """The range column of docs/profiles.md, from ``RANGES`` (what ``make_config`` checks)."""
+    current = getattr(PROFILES["linux"], k.field)
+    if isinstance(current, bool):
+        return "0, 1"
+    if isinstance(current, str):
+        return "a name"
+    if k.field == "delack_min":
+        return "0..10000000 s (TcpDelAckTicks: 0..6 ticks of 100 ms)"
+    lo, hi = RANGES.get(k.field, (0, _INT_MAX))
+    unit = " s" if isinstance(current, float) else ""
+    text = f"{_show(lo)}..{_show(hi)}{unit}"
+    if k.field in ("rmem", "wmem"):
+        text += " each, min <= default <= max"
+    if k.field == "local_port_range":
+        text += ", low <= high"
+    if any(n in _MILLISECOND_NAMES for n in k.names):
+        text += " (ms under the Windows name)"
+    return text
 
 
 def profiles_markdown() -> str:
@@ -291,14 +402,15 @@ def profiles_markdown() -> str:
         "milliseconds in the registry (`KeepAliveTime`, `KeepAliveInterval`, `TcpInitialRTT`) are",
         "given in milliseconds too and converted. `msl` sets TIME_WAIT to 2*MSL.",
         "",
-        "| knob (real names) | meaning | " + " | ".join(names) + " | source |",
-        "|---|---|" + "---|" * len(names) + "---|",
+        "| knob (real names) | meaning | range | " + " | ".join(names) + " | source |",
+        "|---|---|---|" + "---|" * len(names) + "---|",
     ]
     for k in KNOBS:
         if k.field == "msl":
             continue
         vals = [_show(getattr(PROFILES[n], k.field)) for n in names]
-        lines.append(f"| {', '.join(f'`{n}`' for n in k.names)} | {k.meaning} | " + " | ".join(vals) + f" | {k.source} |")
+        lines.append(f"| {', '.join(f'`{n}`' for n in k.names)} | {k.meaning} | {_range_text(k)} | "
+                     + " | ".join(vals) + f" | {k.source} |")
     lines += [
         "",
         "## What the profiles give",

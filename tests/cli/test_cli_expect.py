@@ -77,7 +77,7 @@ def test_quiet_prints_only_failures(in_tmp: Path) -> None:
 @pytest.mark.parametrize(("args", "expected"), [
     (["--set", "nope=1"], "tiny.yaml: --set nope: unknown parameter (defined: requests)\n"),
     (["--set", "requests"], "--set 'requests': expected NAME=VALUE, e.g. --set flood_rate=5000\n"),
-    (["--set", "requests=lots"], "tiny.yaml:17: apps[1].requests: expected an integer, got 'lots' (from ${requests} = 'lots')\n"),
+    (["--set", "requests=lots"], "--set requests=lots: tiny.yaml:17: apps[1].requests: expected an integer, got 'lots' (from ${requests} = 'lots')\n"),
     (["--variant", "four"], "tiny.yaml: --variant four: no such variant (the scenario has: three)\n"),
 ])
 def test_bad_parameters_are_one_line_exit_2(in_tmp: Path, args: list[str], expected: str) -> None:

@@ -58,7 +58,7 @@ def test_build_errors_from_the_network_layer_are_located() -> None:
     doc = parse("name: x\nhosts:\n  a:\n    sysctl: {net.ipv4.ip_default_ttl: 300}\n", "lab.yaml")
     with pytest.raises(ScenarioError) as info:
         build(validate(doc), doc=doc)
-    assert str(info.value) == "lab.yaml:4: hosts.a.sysctl['net.ipv4.ip_default_ttl']: expected a TTL 1..255, got 300"
+    assert str(info.value) == "lab.yaml:4: hosts.a.sysctl['net.ipv4.ip_default_ttl']: expected a value >= 1 and <= 255, got 300"
 
 
 def test_a_router_without_links_has_no_address_to_ping() -> None:

@@ -25,7 +25,7 @@ def error_of(text: str) -> str:
     ("{type: syn-flood, host: c, dst: s, rate: 10}", "t.yaml:8: apps[0]: expected exactly one of duration and count"),
     ("{type: syn-flood, host: c, dst: s, count: 1, spoof: 10.0.0.0/33}",
      "t.yaml:8: apps[0].spoof: expected an IPv4 prefix such as 100.64.0.0/10 or an address, got '10.0.0.0/33'"),
-    ("{type: syn-flood, host: c, dst: s, count: 1, rate: 0}", "t.yaml:8: apps[0].rate: expected a value > 0, got 0"),
+    ("{type: syn-flood, host: c, dst: s, count: 1, rate: 0}", "t.yaml:8: apps[0].rate: expected a rate in SYNs per second > 0 and <= 1000000, got 0"),
     ("{type: churn, host: c, dst: s}", "t.yaml:8: apps[0]: expected exactly one of duration and connections"),
     ("{type: port-scan, host: c, dst: s, ports: '10-5'}", "t.yaml:8: apps[0].ports: port range '10-5' goes backwards"),
     ("{type: port-scan, host: c, dst: s, ports: [80, 0]}", "t.yaml:8: apps[0].ports: ports are 1..65535, got 0"),
@@ -41,7 +41,7 @@ def error_of(text: str) -> str:
      "SO_LINGER, SO_RCVBUF, SO_REUSEADDR, SO_SNDBUF, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_MAXSEG, "
      "TCP_NODELAY, TCP_SYNCNT, TCP_USER_TIMEOUT)"),
     ("{type: tcp-server, host: s, sockopts: {TCP_KEEPIDLE: 0}}",
-     "t.yaml:8: apps[0].sockopts.TCP_KEEPIDLE: expected a number of seconds >= 1 (as setsockopt takes it), got 0"),
+     "t.yaml:8: apps[0].sockopts.TCP_KEEPIDLE: expected a number of seconds >= 1 and <= 32767 (as setsockopt takes it), got 0"),
     ("{type: vanishing-client, host: c, dst: s, vanish: unplug, link: wan}",
      "t.yaml:8: apps[0].link: unknown link 'wan' (expected one of: c-s)"),
 ])

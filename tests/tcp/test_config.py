@@ -32,6 +32,7 @@ def test_overrides_use_real_names() -> None:
 @pytest.mark.parametrize(("knobs", "message"), [
     ({"net.ipv4.tcp_bogus": 1}, "unknown knob 'net.ipv4.tcp_bogus'"),
     ({"net.ipv4.tcp_syn_retries": -1}, "expected a value >= 0"),
+    ({"net.ipv4.tcp_syn_retries": 0}, "expected a value >= 1 and <= 127, got 0"),
     ({"net.ipv4.tcp_syn_retries": 1.5}, "expected an integer"),
     ({"net.ipv4.ip_local_port_range": "5 2"}, "expected 'low high'"),
     ({"net.ipv4.tcp_timestamps": 3}, "expected 0/1"),
