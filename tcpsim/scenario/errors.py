@@ -64,8 +64,8 @@ class ScenarioError(Exception):
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         text = f"{where}: {self.yaml_path}: {self.message}" if self.yaml_path else f"{where}: {self.message}"
-        # One line, whatever the message carried in (YAML problems can span lines), and every quoted
-        # value cut: a message may quote what the user wrote, and that may be a megabyte.
+        # One line, whatever the message carried in (YAML problems can span lines), and every long quoted
+        # value (over 200 characters) cut: a message may quote what the user wrote, and that may be a megabyte.
         return _LONG_QUOTE.sub(_cut_quote, " ".join(text.split()))
 
 
@@ -74,7 +74,7 @@ def _rebuild(cls: Any, file: str, yaml_path: str, message: str, line: int | None
 
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
-_LONG_QUOTE = re.compile(r"'([^']{40})([^']{21,})'")
+_LONG_QUOTE = re.compile(r"'([^']{40})([^']{161,})'")
 
 
 def _cut_quote(m: re.Match[str]) -> str:

@@ -213,7 +213,7 @@ def parse_at_tolerance(value: Any) -> tuple[float, float | None]:
                 try:
                     return parse_duration(when.strip()), parse_duration(tol.strip())
                 except ValueError as exc:
-                    raise ValueError(f"expected a time with a tolerance such as '5s ± 10ms': {exc}") from None
+                    raise ValueError(f"expected a time with a tolerance such as 5s ± 10ms: {exc}") from None
     return parse_duration(value), None
 
 
@@ -338,7 +338,7 @@ class PacketFieldsSpec(PacketMatchSpec):
     abs_seq: Number32 | None = Field(None, description="Sequence number, absolute.")
     abs_ack: Number32 | None = Field(None, description="Acknowledgment number, absolute.")
     win: Annotated[int, Field(ge=0, le=65535)] | None = Field(None, description="Window field as sent (unscaled).")
-    len: Annotated[int, Field(ge=0)] | None = Field(None, description="Bytes of data.")
+    len: Annotated[int, Field(ge=0, le=65535)] | None = Field(None, description="Bytes of data.")
     ttl: Annotated[int, Field(ge=0, le=255)] | None = Field(None, description="IP TTL as received by the destination.")
     options: Options | None = Field(None, description="Options in tcpdump's form, or a list of option names to require.")
     to_port: Annotated[int, Field(ge=1, le=65535)] | None = Field(None, description="Destination port.")
@@ -368,7 +368,7 @@ class PacketExpect(Spec):
 
     packet: PacketFieldsSpec = Field(description="Which packets (the keys of a fault's match) and their fields.")
     count: CountRange | None = Field(None, description="How many (default: at least one).")
-    nth: Annotated[int, Field(ge=1)] | None = Field(None, description="Check the fields of the nth matching packet.")
+    nth: Annotated[int, Field(ge=1, le=1_000_000)] | None = Field(None, description="Check the fields of the nth matching packet.")
     times: list[Duration] | None = Field(None, description="Send times of every matching packet, in order.")
     tolerance: Duration = Field(0.001, description="Tolerance of times.")
 

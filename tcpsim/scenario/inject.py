@@ -38,7 +38,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 
 from tcpsim.scenario.base import Name, Spec, is_ipv4
@@ -72,7 +72,9 @@ def _check_num(value: Any) -> Any:
     raise PydanticCustomError("seqnum", "expected {hint}, got {got}", {"hint": NUM_HINT, "got": describe(value)})
 
 
-SeqNum = Annotated[int | str, AfterValidator(_check_num)]
+SeqNum = Annotated[int | str, AfterValidator(_check_num),
+                   WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 0, "maximum": 0xFFFFFFFF},
+                                             {"type": "string"}]})]
 
 
 def parse_target(text: str) -> tuple[str, int]:

@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 
 from tcpsim.net.firewall import ACTIONS, PROTOCOLS, REJECT_WITH, FwRule
@@ -80,7 +80,8 @@ def _check_ports(value: Any) -> Any:
     return value
 
 
-Ports = Annotated[int | str, AfterValidator(_check_ports)]
+Ports = Annotated[int | str, AfterValidator(_check_ports),
+                  WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 0, "maximum": 65535}, {"type": "string"}]})]
 
 
 class RuleMatchSpec(Spec):

@@ -100,7 +100,7 @@ class BindStep(_Step):
 class ListenStep(_Step):
     call: Literal["listen"]
     fd: Name
-    backlog: Annotated[int, Field(ge=0)] = Field(128, description="listen() backlog (capped by net.core.somaxconn).")
+    backlog: Annotated[int, Field(ge=0, le=65535)] = Field(128, description="listen() backlog (capped by net.core.somaxconn).")
 
 
 class AcceptStep(_Step):
